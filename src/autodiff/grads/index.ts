@@ -1,0 +1,48 @@
+/** The gradient table: every differentiable op type and its rule, in one frozen map. */
+import type { GradRule } from '../rule.js';
+import { absGrad } from './abs-grad.js';
+import { addGrad } from './add-grad.js';
+import { batchNormalizationGrad } from './batch-normalization-grad.js';
+import { castGrad } from './cast-grad.js';
+import { concatGrad } from './concat-grad.js';
+import { convGrad } from './conv-grad.js';
+import { divGrad } from './div-grad.js';
+import { expGrad } from './exp-grad.js';
+import { expandGrad } from './expand-grad.js';
+import { gatherElementsGrad, gatherGrad } from './gather-grad.js';
+import { gemmGrad } from './gemm-grad.js';
+import { identityGrad } from './identity-grad.js';
+import { logGrad } from './log-grad.js';
+import { matmulGrad } from './matmul-grad.js';
+import { mulGrad } from './mul-grad.js';
+import { negGrad } from './neg-grad.js';
+import { nonDifferentiableGrads } from './non-differentiable.js';
+import { padGrad } from './pad-grad.js';
+import { powGrad } from './pow-grad.js';
+import { reciprocalGrad } from './reciprocal-grad.js';
+import { globalAveragePoolGrad, reduceMeanGrad, reduceSumGrad, reduceSumSquareGrad } from './reduce-grad.js';
+import { reluGrad } from './relu-grad.js';
+import { reshapeLikeGrads } from './reshape-grad.js';
+import { sliceGrad } from './slice-grad.js';
+import { logSoftmaxGrad, softmaxGrad } from './softmax-grad.js';
+import { sqrtGrad } from './sqrt-grad.js';
+import { subGrad } from './sub-grad.js';
+import { transposeGrad } from './transpose-grad.js';
+import { whereGrad } from './where-grad.js';
+
+const rules: readonly GradRule[] = [
+  absGrad, addGrad, batchNormalizationGrad, castGrad, concatGrad, convGrad, divGrad, expGrad, expandGrad,
+  gatherGrad, gatherElementsGrad, gemmGrad, identityGrad, logGrad, matmulGrad, mulGrad, negGrad, padGrad,
+  powGrad, reciprocalGrad, reduceSumGrad, reduceMeanGrad, reduceSumSquareGrad, globalAveragePoolGrad, reluGrad,
+  sliceGrad, softmaxGrad, logSoftmaxGrad, sqrtGrad, subGrad, transposeGrad, whereGrad,
+  ...reshapeLikeGrads, ...nonDifferentiableGrads,
+];
+
+export const GRAD_RULES: ReadonlyMap<string, GradRule> = (() => {
+  const table = new Map<string, GradRule>();
+  for (const r of rules) {
+    if (table.has(r.opType)) throw new Error(`two gradient rules for ${r.opType}`);
+    table.set(r.opType, r);
+  }
+  return Object.freeze(table);
+})();

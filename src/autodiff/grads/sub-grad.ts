@@ -1,0 +1,12 @@
+import { neg } from '../../graph/ops/neg.js';
+import type { GradRule } from '../rule.js';
+import { outputGrad, sumToShape } from '../rule.js';
+
+export const subGrad: GradRule = {
+  opType: 'Sub',
+  gradFn(node, dys, needs) {
+    const dy = outputGrad(node, dys);
+    const [a, b] = node.inputs;
+    return [needs[0] ? sumToShape(dy, a!.shape) : null, needs[1] ? neg(sumToShape(dy, b!.shape)) : null];
+  },
+};

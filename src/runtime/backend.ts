@@ -1,0 +1,110 @@
+/**
+ * The one place that chooses the runtime: onnxruntime-node (CPU or CUDA) or onnxruntime-web (wasm, WebGPU).
+ * Runtimes are loaded with dynamic import so a browser bundle never pulls in onnxruntime-node.
+ */
+import type { InferenceSession, Tensor, TypedTensor } from 'onnxruntime-common';
+
+export type Device = 'cpu' | 'cuda' | 'auto';
+export type RuntimeName = 'node' | 'web';
+
+export interface BackendOptions {
+  /** Which onnxruntime package runs the model (default: node). */
+  runtime?: RuntimeName;
+  /** cpu (default), cuda (fails clearly when the provider cannot load), auto (cuda, else cpu). */
+  device?: Device;
+  deviceId?: number;
+  /** Intra-op threads; default: onnxruntime's choice (all cores). */
+  threads?: number;
+  /** onnxruntime's graph optimisation level (default: all). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  enableProfiling?: boolean;
+  profilePrefix?: string;
+  /** onnxruntime-web only: wasm or webgpu. */
+  webProvider?: 'wasm' | 'webgpu';
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Extra session options passed through (e.g. memory arena switches measured by the bench). */
+  extra?: Partial<InferenceSession.SessionOptions>;
+}
+
+type OrtModule = typeof import('onnxruntime-common') & { InferenceSession: typeof InferenceSession; Tensor: typeof Tensor };
+
+const loaded = new Map<RuntimeName, Promise<OrtModule>>();
+
+/** The onnxruntime module for `runtime`, imported once. */
+export function loadRuntime(runtime: RuntimeName = 'node'): Promise<OrtModule> {
+  let p = loaded.get(runtime);
+  if (!p) {
+    const name = runtime === 'node' ? 'onnxruntime-node' : 'onnxruntime-web';
+    p = import(/* @vite-ignore */ name).then((m: any) => (m.default?.InferenceSession ? m.default : m) as OrtModule);
+    loaded.set(runtime, p);
+  }
+  return p;
+}
+
+/** Session plus the runtime module it came from (to make tensors of the matching class). */
+export interface Backend {
+  readonly ort: OrtModule;
+  readonly session: InferenceSession;
+  readonly device: 'cpu' | 'cuda' | 'wasm' | 'webgpu';
+}
+
+/** Explains a CUDA provider that failed to load, naming the missing library when onnxruntime says which. */
+export function describeCudaFailure(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const lib = /lib[\w.+-]+\.so[\d.]*/.exec(msg)?.[0];
+  return (
+    `the CUDA execution provider could not be loaded${lib ? ` (missing ${lib})` : ''}: ${msg.split('\n')[0]}\n` +
+    'Install it with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (or the CUDA 13 provider, see docs/gpu.md), ' +
+    'make the CUDA and cuDNN libraries visible through LD_LIBRARY_PATH, and check with `onnx-cil doctor`. ' +
+    'Use --device cpu, or --device auto to fall back to the CPU.'
+  );
+}
+
+function sessionOptions(opts: BackendOptions, providers: InferenceSession.ExecutionProviderConfig[]): InferenceSession.SessionOptions {
+  // onnxruntime-node rejects keys that are present but undefined.
+  const options: Record<string, unknown> = {
+    executionProviders: providers,
+    graphOptimizationLevel: opts.optimization ?? 'all',
+    intraOpNumThreads: opts.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableProfiling: opts.enableProfiling,
+    profileFilePrefix: opts.profilePrefix,
+    logSeverityLevel: opts.logSeverityLevel ?? 3,
+    ...opts.extra,
+  };
+  for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
+  return options as InferenceSession.SessionOptions;
+}
+
+/**
+ * Creates an inference session for ONNX bytes on the chosen runtime and device.
+ * @example const { session, ort } = await createBackend(bytes, { device: 'cpu', threads: 2 });
+ */
+export async function createBackend(model: Uint8Array, opts: BackendOptions = {}): Promise<Backend> {
+  const runtime = opts.runtime ?? 'node';
+  const ort = await loadRuntime(runtime);
+  if (runtime === 'web') {
+    const provider = opts.webProvider ?? 'wasm';
+    if (opts.threads !== undefined) (ort.env as any).wasm.numThreads = opts.threads;
+    const session = await ort.InferenceSession.create(model, sessionOptions(opts, [provider]));
+    return { ort, session, device: provider };
+  }
+  const device = opts.device ?? 'cpu';
+  if (device === 'cpu') {
+    return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
+  }
+  const cuda: InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId: opts.deviceId ?? 0 } as any;
+  try {
+    // CPU stays in the list only for the few shape ops onnxruntime itself places there; a missing provider still throws.
+    const session = await ort.InferenceSession.create(model, sessionOptions(opts, [cuda]));
+    return { ort, session, device: 'cuda' };
+  } catch (err) {
+    if (device === 'auto') {
+      return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
+    }
+    throw new Error(describeCudaFailure(err));
+  }
+}
+
+export type FloatTensor = TypedTensor<'float32'>;
