@@ -17,12 +17,12 @@ const AUGMENT_STREAM = 0x4147;
 /** One model-ready batch. */
 export interface Batch {
   /** size*C*H*W float32, NCHW. */
-  x: Float32Array;
+  x: Float32Array<ArrayBuffer>;
   /** size int64 target indices (after labelMap). */
-  y: BigInt64Array;
+  y: BigInt64Array<ArrayBuffer>;
   size: number;
   /** Dataset positions of the images in this batch. */
-  indices: Int32Array;
+  indices: Int32Array<ArrayBuffer>;
 }
 
 export interface EpochOrderOptions {
@@ -111,7 +111,7 @@ export function buildLabelMap(classOrder: readonly number[], classCount: number)
  * @example
  * batchTargets(train, Int32Array.of(0, 1), buildLabelMap([9, 0], 10)); // BigInt64Array of output indices
  */
-export function batchTargets(ds: ImageDataset, indices: ArrayLike<number>, labelMap?: Int32Array): BigInt64Array {
+export function batchTargets(ds: ImageDataset, indices: ArrayLike<number>, labelMap?: Int32Array): BigInt64Array<ArrayBuffer> {
   const targets = new BigInt64Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const label = ds.labels[indices[i]];

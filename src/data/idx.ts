@@ -86,7 +86,7 @@ export function parseIdx(input: Uint8Array, source = 'IDX data'): IdxArray {
   }
   let data: IdxData;
   if (dataType === 'uint8') {
-    data = bytes.slice(headerBytes, expectedBytes);
+    data = new Uint8Array(bytes.subarray(headerBytes, expectedBytes));
   } else {
     data = info.allocate(elements);
     for (let i = 0, offset = headerBytes; i < elements; i++, offset += info.bytes) data[i] = info.read(view, offset);

@@ -172,9 +172,9 @@ export class GraphBuilder {
     return v;
   }
 
-  /** Declares a named initializer (a weight stored in the file); its name is scoped. */
-  initializer(name: string, tensor: ConstTensor): Value {
-    const full = this.claim(this.scoped(name));
+  /** Declares a named initializer (a weight stored in the file); its name is scoped unless `absolute`. */
+  initializer(name: string, tensor: ConstTensor, opts: { absolute?: boolean } = {}): Value {
+    const full = this.claim(opts.absolute ? name : this.scoped(name));
     const v = new Value(this, full, tensor.dtype, [...tensor.shape], null);
     this.initializers.set(full, { value: v, tensor });
     return v;

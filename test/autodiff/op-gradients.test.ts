@@ -114,6 +114,12 @@ const cases: Case[] = [
     inputs: [{ name: 'a', shape: [2, 3], data: awayFromZero(6) }, { name: 'b', shape: [3] }],
     build: ([a, b], g) => op.where(op.greater(a!, g.constF32(0)), a!, b!),
   },
+  {
+    name: 'Max (elementwise, broadcast)',
+    opTypes: ['Max'],
+    inputs: [{ name: 'a', shape: [2, 3], data: awayFromZero(6) }, { name: 'b', shape: [3], data: Float32Array.from([0.05, -0.3, 0.55]) }],
+    build: ([a, b]) => op.max(a!, b!),
+  },
   { name: 'Expand', opTypes: ['Expand'], inputs: [{ name: 'x', shape: [3, 1] }], build: ([x]) => op.expand(x!, [2, 3, 4]) },
   { name: 'Pad', opTypes: ['Pad'], inputs: [{ name: 'x', shape: [1, 2, 3, 3] }], build: ([x]) => op.pad(x!, [0, 0, 1, 2, 0, 0, 2, 1]) },
   { name: 'Cast float->float', opTypes: ['Cast'], inputs: [{ name: 'x', shape: [4] }], build: ([x]) => op.cast(x!, 'float32') },

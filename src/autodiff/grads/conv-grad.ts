@@ -18,10 +18,9 @@ interface ConvGeometry {
   kernel: [number, number];
 }
 
-function geometry(node: { attrs: unknown; name: string }, w: Value): ConvGeometry {
-  const a = node.attrs as ConvAttrs;
-  if ((a.group ?? 1) !== 1) throw new Error(`${node.name}: Conv gradient supports group 1`);
-  if ((a.dilations ?? [1, 1]).some((d) => d !== 1)) throw new Error(`${node.name}: Conv gradient supports dilation 1`);
+function geometry(a: ConvAttrs, w: Value): ConvGeometry {
+  if ((a.group ?? 1) !== 1) throw new Error('Conv gradient supports group 1');
+  if ((a.dilations ?? [1, 1]).some((d) => d !== 1)) throw new Error('Conv gradient supports dilation 1');
   const s = a.strides ?? [1, 1];
   const p = a.pads ?? [0, 0, 0, 0];
   return { stride: [s[0]!, s[1]!], pads: [p[0]!, p[1]!, p[2]!, p[3]!], kernel: [w.shape[2]!, w.shape[3]!] };
@@ -70,12 +69,19 @@ function weightGrad(dy: Value, x: Value, w: Value, geo: ConvGeometry): Value {
   return reshape(gemm(dyc, cols, null, { transB: 1 }), [o, c, kh, kw]);
 }
 
+export function convInputGrad(dy: Value, x: Value, w: Value, attrs: ConvAttrs): Value {
+  return inputGrad(dy, x, w, geometry(attrs, w));
+}
+export function convWeightGrad(dy: Value, x: Value, w: Value, attrs: ConvAttrs): Value {
+  return weightGrad(dy, x, w, geometry(attrs, w));
+}
+
 export const convGrad: GradRule = {
   opType: 'Conv',
   gradFn(node, dys, needs) {
     const [x, w, bias] = node.inputs;
     const dy = outputGrad(node, dys);
-    const geo = geometry(node, w!);
+    const geo = geometry(node.attrs as ConvAttrs, w!);
     return [
       needs[0] ? inputGrad(dy, x!, w!, geo) : null,
       needs[1] ? weightGrad(dy, x!, w!, geo) : null,

@@ -14,6 +14,7 @@ import { gemmGrad } from './gemm-grad.js';
 import { identityGrad } from './identity-grad.js';
 import { logGrad } from './log-grad.js';
 import { matmulGrad } from './matmul-grad.js';
+import { maxGrad } from './max-grad.js';
 import { mulGrad } from './mul-grad.js';
 import { negGrad } from './neg-grad.js';
 import { nonDifferentiableGrads } from './non-differentiable.js';
@@ -32,7 +33,7 @@ import { whereGrad } from './where-grad.js';
 
 const rules: readonly GradRule[] = [
   absGrad, addGrad, batchNormalizationGrad, castGrad, concatGrad, convGrad, divGrad, expGrad, expandGrad,
-  gatherGrad, gatherElementsGrad, gemmGrad, identityGrad, logGrad, matmulGrad, mulGrad, negGrad, padGrad,
+  gatherGrad, gatherElementsGrad, gemmGrad, identityGrad, logGrad, matmulGrad, maxGrad, mulGrad, negGrad, padGrad,
   powGrad, reciprocalGrad, reduceSumGrad, reduceMeanGrad, reduceSumSquareGrad, globalAveragePoolGrad, reluGrad,
   sliceGrad, softmaxGrad, logSoftmaxGrad, sqrtGrad, subGrad, transposeGrad, whereGrad,
   ...reshapeLikeGrads, ...nonDifferentiableGrads,

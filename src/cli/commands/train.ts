@@ -1,0 +1,99 @@
+import type { Argv, CommandModule } from 'yargs';
+import { TrainConfigSchema, trainClassifier, readRunConfig } from '../../train/classifier.js';
+import { createProgress, info } from '../progress.js';
+import { commonTrainingOptions } from '../options.js';
+
+interface TrainArgs {
+  dataset: string;
+  data?: string;
+  model: string;
+  head: 'cosine' | 'linear';
+  epochs: number;
+  'batch-size': number;
+  lr: number;
+  momentum: number;
+  'weight-decay': number;
+  nesterov: boolean;
+  schedule: 'cosine' | 'step' | 'constant';
+  milestones?: number[];
+  'crop-padding'?: number;
+  flip?: boolean;
+  seed: number;
+  device: 'cpu' | 'cuda' | 'auto';
+  'device-id': number;
+  threads?: number;
+  workers: number;
+  out: string;
+  json: boolean;
+  resume: boolean;
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Train a classifier (backbone + head) on one dataset, evaluating on its test split',
+  builder: (y: Argv) =>
+    commonTrainingOptions(y)
+      .option('dataset', { type: 'string', default: 'fashion-mnist-mini', describe: 'dataset name (fashion-mnist, fashion-mnist-mini, cifar-100)' })
+      .option('model', { type: 'string', default: 'convnet', describe: 'backbone from models/ (convnet, resnet32, resnet18)' })
+      .option('head', { choices: ['cosine', 'linear'] as const, default: 'cosine' as const, describe: 'classifier head' })
+      .option('epochs', { type: 'number', default: 5 })
+      .option('lr', { type: 'number', default: 0.1, describe: 'base learning rate' })
+      .option('momentum', { type: 'number', default: 0.9 })
+      .option('weight-decay', { type: 'number', default: 5e-4 })
+      .option('nesterov', { type: 'boolean', default: false })
+      .option('schedule', { choices: ['cosine', 'step', 'constant'] as const, default: 'cosine' as const })
+      .option('milestones', { type: 'number', array: true, describe: 'epochs where a step schedule multiplies the rate by 0.1' })
+      .option('crop-padding', { type: 'number', describe: 'random-crop padding in pixels (default: the dataset\'s)' })
+      .option('flip', { type: 'boolean', describe: 'random horizontal flips (default: the dataset\'s)' })
+      .option('out', { type: 'string', default: 'runs/train', describe: 'run folder (config, checkpoint, metrics)' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
+      .example('$0 train --dataset fashion-mnist --data ../shared/datasets/fashion-mnist --epochs 5', 'full Fashion-MNIST, convnet') as Argv<TrainArgs>,
+  handler: async (a) => {
+    const saved = a.resume ? readRunConfig(a.out) : null;
+    const cfg = TrainConfigSchema.parse({
+      ...(saved ?? {}),
+      dataset: a.dataset,
+      dataPath: a.data,
+      model: a.model,
+      head: a.head,
+      epochs: a.epochs,
+      batchSize: a['batch-size'],
+      lr: a.lr,
+      momentum: a.momentum,
+      weightDecay: a['weight-decay'],
+      nesterov: a.nesterov,
+      schedule: a.schedule,
+      milestones: a.milestones ?? [],
+      cropPadding: a['crop-padding'],
+      flip: a.flip,
+      seed: a.seed,
+      device: a.device,
+      deviceId: a['device-id'],
+      threads: a.threads,
+      workers: a.workers,
+    });
+    const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | loss {loss} | acc {acc} | {rate} img/s | ETA {eta_formatted}');
+    let barEpoch = -1;
+    const result = await trainClassifier(cfg, {
+      outDir: a.out,
+      resume: a.resume,
+      onInfo: info,
+      onStep: (e) => {
+        if (e.epoch !== barEpoch) {
+          bar.stop();
+          barEpoch = e.epoch;
+          bar.start(e.batches, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: '-', acc: '-', rate: '-' });
+        }
+        bar.update(e.batch, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: e.loss.toFixed(4), acc: (e.trainAccuracy * 100).toFixed(1) + '%', rate: e.imagesPerSecond.toFixed(0) });
+      },
+      onEpoch: (e) => {
+        bar.stop();
+        barEpoch = -1;
+        const test = e.testAccuracy !== undefined ? ` | test acc ${(e.testAccuracy * 100).toFixed(2)}%` : '';
+        info(`epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)} | train acc ${(e.trainAccuracy * 100).toFixed(2)}% | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s${test}`);
+      },
+    });
+    info(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${result.epochs} epochs; ${result.imagesPerSecond.toFixed(0)} img/s; checkpoint ${result.checkpoint}`);
+    if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
+  },
+};

@@ -1,0 +1,143 @@
+/**
+ * Where a model's parameters come from when a graph is built: graph inputs (training state fed each step) or
+ * initializers (checkpoints, exported models, the frozen teacher inside a class-incremental training graph).
+ */
+import { constTensor, type GraphBuilder, type Shape, type Value } from '../graph/builder.js';
+import { SeededRandom } from '../data/rng.js';
+
+/** How a parameter is initialised when no saved value exists. */
+export type Init =
+  | { kind: 'kaiming-normal-fan-out' }
+  | { kind: 'constant'; value: number }
+  | { kind: 'uniform'; bound: number };
+
+/** trainable: updated by the optimiser; buffer: updated by the graph itself (BatchNorm running statistics). */
+export type ParamKind = 'trainable' | 'buffer';
+
+export interface ParamInfo {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly kind: ParamKind;
+  /** Learning-rate group, e.g. "backbone" or "classifier". */
+  readonly group: string;
+  readonly init: Init;
+}
+
+/** Named float32 tensors: weights, buffers and optimiser state. */
+export type StateDict = Map<string, Float32Array>;
+
+/** How BatchNorm behaves in a graph: batch statistics (train), running statistics (eval), or running statistics with trained affine parameters (frozen). */
+export type BatchNormMode = 'train' | 'eval' | 'frozen';
+
+/**
+ * The parameter interface layers build against.
+ * @example const w = params.param('conv1.weight', [16, 3, 3, 3], { kind: 'kaiming-normal-fan-out' });
+ */
+export interface ParamSource {
+  readonly graph: GraphBuilder;
+  readonly bnMode: BatchNormMode;
+  /** Learning-rate group of parameters created now (layers inherit it from the caller). */
+  group: string;
+  param(name: string, shape: Shape, init: Init): Value;
+  buffer(name: string, shape: Shape, init: Init): Value;
+  /** Registers the value a buffer takes after this step (training graphs only; ignored elsewhere). */
+  updateBuffer(buffer: Value, next: Value): void;
+}
+
+/** Deterministic initial values for a parameter (seeded per parameter name, so adding a layer does not shift others). */
+export function initialValue(info: Pick<ParamInfo, 'name' | 'shape' | 'init'>, seed: number): Float32Array {
+  const size = info.shape.reduce((a, d) => a * d, 1);
+  const out = new Float32Array(size);
+  const init = info.init;
+  if (init.kind === 'constant') return out.fill(init.value);
+  let h = seed >>> 0;
+  for (let i = 0; i < info.name.length; i++) h = Math.imul(h ^ info.name.charCodeAt(i), 0x01000193) >>> 0;
+  const rng = new SeededRandom(h);
+  if (init.kind === 'uniform') {
+    for (let i = 0; i < size; i++) out[i] = (rng.nextFloat() * 2 - 1) * init.bound;
+    return out;
+  }
+  // Kaiming normal, fan_out mode, ReLU gain (PyTorch's kaiming_normal_(mode='fan_out', nonlinearity='relu')).
+  const fanOut = info.shape[0]! * info.shape.slice(2).reduce((a, d) => a * d, 1);
+  const std = Math.sqrt(2 / fanOut);
+  for (let i = 0; i < size; i += 2) {
+    const u1 = 1 - rng.nextFloat();
+    const u2 = rng.nextFloat();
+    const r = Math.sqrt(-2 * Math.log(u1)) * std;
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < size) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** Parameters as graph inputs; the training graph feeds them and returns their next values. */
+export class InputParams implements ParamSource {
+  readonly infos = new Map<string, ParamInfo>();
+  readonly values = new Map<string, Value>();
+  readonly bufferUpdates = new Map<string, Value>();
+  group = 'backbone';
+
+  constructor(
+    readonly graph: GraphBuilder,
+    readonly bnMode: BatchNormMode,
+    /** Parameters that get no gradient and are fed as-is (e.g. a frozen backbone). */
+    readonly frozen: (name: string) => boolean = () => false,
+  ) {}
+
+  private declare(name: string, shape: Shape, init: Init, kind: ParamKind): Value {
+    const full = this.graph.scoped(name);
+    const existing = this.values.get(full);
+    if (existing) return existing;
+    const v = this.graph.input(full, 'float32', shape);
+    this.infos.set(full, { name: full, shape: [...shape], kind, group: this.group, init });
+    this.values.set(full, v);
+    return v;
+  }
+  param(name: string, shape: Shape, init: Init): Value {
+    return this.declare(name, shape, init, 'trainable');
+  }
+  buffer(name: string, shape: Shape, init: Init): Value {
+    return this.declare(name, shape, init, 'buffer');
+  }
+  updateBuffer(buffer: Value, next: Value): void {
+    this.bufferUpdates.set(buffer.name, next);
+  }
+  /** Trainable parameters that receive gradients. */
+  trainable(): ParamInfo[] {
+    return [...this.infos.values()].filter((p) => p.kind === 'trainable' && !this.frozen(p.name));
+  }
+}
+
+/**
+ * Parameters as named initializers holding given values (checkpoints, exports, frozen teachers).
+ * `prefix` namespaces them inside a graph that also holds other parameters ("teacher." for the old extractor).
+ */
+export class ConstantParams implements ParamSource {
+  group = 'backbone';
+  readonly infos = new Map<string, ParamInfo>();
+
+  constructor(
+    readonly graph: GraphBuilder,
+    readonly bnMode: BatchNormMode,
+    private readonly state: StateDict,
+    private readonly prefix = '',
+  ) {}
+
+  private declare(name: string, shape: Shape, init: Init, kind: ParamKind): Value {
+    const key = this.graph.scoped(name);
+    const data = this.state.get(key);
+    if (!data) throw new Error(`missing parameter "${key}" in the saved state`);
+    const size = shape.reduce((a, d) => a * d, 1);
+    if (data.length !== size) throw new Error(`parameter "${key}" has ${data.length} values, the model needs ${size} ([${shape.join(', ')}])`);
+    this.infos.set(key, { name: key, shape: [...shape], kind, group: this.group, init });
+    const full = `${this.prefix}${key}`;
+    return this.graph.initializers.get(full)?.value ?? this.graph.initializer(full, constTensor('float32', shape, data), { absolute: true });
+  }
+  param(name: string, shape: Shape, init: Init): Value {
+    return this.declare(name, shape, init, 'trainable');
+  }
+  buffer(name: string, shape: Shape, init: Init): Value {
+    return this.declare(name, shape, init, 'buffer');
+  }
+  updateBuffer(): void {}
+}

@@ -1,0 +1,257 @@
+/**
+ * Plain supervised training of a backbone + head on one dataset: the `onnx-cil train` job.
+ * Resumable: a checkpoint is written atomically after every epoch, and a rerun with `resume` continues from it.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { buildLabelMap } from '../data/batches.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { getDatasetSpec, loadDataset } from '../data/registry.js';
+import { crossEntropy } from '../nn/functional.js';
+import { HEADS } from '../nn/heads.js';
+import { buildBackbone, featureDim, getModelSpec } from '../nn/models.js';
+import type { ParamSource, StateDict } from '../nn/params.js';
+import type { Device } from '../runtime/backend.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { accuracy, predict } from './evaluate.js';
+import { batchesPerEpoch, trainEpochs, type EpochEvent, type StepEvent } from './loop.js';
+import { scheduleFactor, type Schedule } from './schedule.js';
+import { EvalSession, TrainingSession } from './session.js';
+import { buildEvalGraph, buildTrainingGraph, velocityName } from './training-graph.js';
+
+export const TrainConfigSchema = z.object({
+  dataset: z.string().default('fashion-mnist-mini'),
+  dataPath: z.string().optional(),
+  model: z.string().default('convnet'),
+  head: z.enum(['cosine', 'linear']).default('cosine'),
+  epochs: z.number().int().positive().default(5),
+  batchSize: z.number().int().positive().default(128),
+  lr: z.number().positive().default(0.1),
+  momentum: z.number().min(0).max(1).default(0.9),
+  weightDecay: z.number().min(0).default(5e-4),
+  nesterov: z.boolean().default(false),
+  schedule: z.enum(['cosine', 'step', 'constant']).default('cosine'),
+  /** Epochs at which a step schedule multiplies the rate by `gamma`. */
+  milestones: z.array(z.number().positive()).default([]),
+  gamma: z.number().positive().default(0.1),
+  /** Random-crop padding in pixels (default: the dataset's) and horizontal flips. */
+  cropPadding: z.number().int().min(0).optional(),
+  flip: z.boolean().optional(),
+  seed: z.number().int().default(1),
+  device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
+  deviceId: z.number().int().min(0).default(0),
+  threads: z.number().int().positive().optional(),
+  workers: z.number().int().min(0).default(1),
+  evalBatchSize: z.number().int().positive().default(256),
+});
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+export interface TrainResult {
+  testAccuracy: number;
+  trainAccuracy: number;
+  epochs: number;
+  imagesPerSecond: number;
+  wallSeconds: number;
+  checkpoint: string;
+  device: string;
+  history: { epoch: number; loss: number; trainAccuracy: number; seconds: number }[];
+}
+
+/** Fields every onnx-cil checkpoint carries, whatever trained it (export and the app read these). */
+export interface ModelMeta {
+  /** Backbone name from models/. */
+  model: string;
+  head: 'cosine' | 'linear';
+  /** Class names in output order. */
+  classNames: string[];
+  /** [C, H, W] of the network input. */
+  inputShape: [number, number, number];
+  /** Per-channel normalisation on [0, 1] pixels. */
+  mean: number[];
+  std: number[];
+  dataset: string;
+}
+
+interface ClassifierMeta extends ModelMeta {
+  kind: 'classifier';
+  config: TrainConfig;
+  completedEpochs: number;
+  history: TrainResult['history'];
+  trainSeconds: number;
+  trainImages: number;
+}
+
+export interface TrainHooks {
+  onStep?(e: StepEvent): void;
+  onEpoch?(e: EpochEvent & { testAccuracy?: number }): void;
+  onInfo?(message: string): void;
+}
+
+function scheduleOf(cfg: TrainConfig, perEpoch: number): Schedule {
+  if (cfg.schedule === 'cosine') return { kind: 'cosine' };
+  if (cfg.schedule === 'constant') return { kind: 'constant' };
+  return { kind: 'multistep', milestones: cfg.milestones.map((m) => Math.round(m * perEpoch)), gamma: cfg.gamma };
+}
+
+/** Forward of backbone + head, shared by the training, evaluation and checkpoint graphs. */
+function classifierForward(cfg: TrainConfig, classes: number) {
+  const spec = getModelSpec(cfg.model);
+  return (params: ParamSource, x: Parameters<typeof buildBackbone>[2]) => {
+    params.group = 'backbone';
+    const { features } = buildBackbone(spec, params, x);
+    params.group = 'classifier';
+    const logits = HEADS[cfg.head](params, 'fc', features, classes);
+    params.group = 'backbone';
+    return { features, logits };
+  };
+}
+
+function checkInput(spec: ReturnType<typeof getModelSpec>, ds: ImageDataset): void {
+  if (ds.count === 0) throw new Error(`dataset ${ds.name} has no images`);
+  void spec;
+}
+
+/**
+ * Trains a classifier, evaluating on the test split after every epoch.
+ * @example const result = await trainClassifier(TrainConfigSchema.parse({ epochs: 1 }), { outDir: 'runs/demo' });
+ */
+export async function trainClassifier(cfg: TrainConfig, opts: { outDir: string; resume?: boolean } & TrainHooks): Promise<TrainResult> {
+  const modelSpec = getModelSpec(cfg.model);
+  const dsSpec = getDatasetSpec(cfg.dataset);
+  const train = loadDataset(cfg.dataset, 'train', { dataPath: cfg.dataPath });
+  const test = loadDataset(cfg.dataset, 'test', { dataPath: cfg.dataPath });
+  checkInput(modelSpec, train);
+  const classes = train.classNames.length;
+  const inputShape = [train.channels, train.height, train.width] as const;
+  mkdirSync(opts.outDir, { recursive: true });
+  const ckptPath = join(opts.outDir, 'checkpoint.onnx');
+  const configPath = join(opts.outDir, 'config.json');
+
+  let state: StateDict = new Map();
+  let meta: ClassifierMeta = {
+    kind: 'classifier',
+    config: cfg,
+    completedEpochs: 0,
+    classNames: [...train.classNames],
+    model: cfg.model,
+    head: cfg.head,
+    inputShape: [...inputShape],
+    mean: [...train.mean],
+    std: [...train.std],
+    dataset: cfg.dataset,
+    history: [],
+    trainSeconds: 0,
+    trainImages: 0,
+  };
+  if (opts.resume && existsSync(ckptPath)) {
+    const saved = loadCheckpoint<ClassifierMeta>(ckptPath);
+    const was = saved.meta.config;
+    for (const key of ['dataset', 'model', 'head', 'batchSize', 'seed', 'epochs'] as const) {
+      if (was[key] !== cfg[key]) throw new Error(`cannot resume: the checkpoint was trained with ${key}=${String(was[key])}, this run asks for ${String(cfg[key])}`);
+    }
+    state = saved.state;
+    meta = { ...saved.meta, config: cfg };
+    opts.onInfo?.(`resuming from ${ckptPath} after epoch ${meta.completedEpochs}`);
+  } else if (opts.resume) {
+    opts.onInfo?.(`no checkpoint in ${opts.outDir}; starting a new run`);
+  }
+  writeFileAtomic(configPath, JSON.stringify(cfg, null, 2) + '\n');
+
+  const forward = classifierForward(cfg, classes);
+  const backend = { device: cfg.device, deviceId: cfg.deviceId, threads: cfg.threads } as { device: Device; deviceId: number; threads?: number };
+  const graph = buildTrainingGraph({
+    name: `${cfg.model}-${cfg.head}-train`,
+    batchSize: cfg.batchSize,
+    inputShape,
+    bnMode: 'train',
+    optimizer: { momentum: cfg.momentum, weightDecay: cfg.weightDecay, nesterov: cfg.nesterov },
+    forward: ({ params, x, y }) => {
+      const { logits } = forward(params, x);
+      return { loss: crossEntropy(logits, y), logits };
+    },
+  });
+  const evalGraph = buildEvalGraph({
+    name: `${cfg.model}-${cfg.head}-eval`,
+    batchSize: cfg.evalBatchSize,
+    inputShape,
+    forward: ({ params, x }) => ({ logits: forward(params, x).logits }),
+  });
+  const trainer = await TrainingSession.create(graph, state, { ...backend, seed: cfg.seed });
+  const evaluator = await EvalSession.create(evalGraph, cfg.evalBatchSize, inputShape, backend);
+  const labelMap = buildLabelMap([...Array(classes).keys()], classes);
+  const shapes = new Map<string, number[]>();
+  for (const p of graph.params) {
+    shapes.set(p.name, [...p.shape]);
+    shapes.set(velocityName(p.name), [...p.shape]);
+  }
+
+  const perEpoch = batchesPerEpoch(train.count, cfg.batchSize);
+  const schedule = scheduleOf(cfg, perEpoch);
+  const total = perEpoch * cfg.epochs;
+  const augment = { ...dsSpec.augment, ...(cfg.cropPadding !== undefined ? { padding: cfg.cropPadding } : {}), ...(cfg.flip !== undefined ? { flip: cfg.flip } : {}) };
+  const evaluate = async () => {
+    const p = await predict(evaluator, test, trainer.tensors(), { labelMap });
+    return accuracy(p.outputs['logits']!, p.targets, classes);
+  };
+  const started = performance.now();
+  let lastTrainAccuracy = meta.history.at(-1)?.trainAccuracy ?? 0;
+  let testAccuracy = Number.NaN;
+  try {
+    await trainEpochs({
+      trainer,
+      dataset: train,
+      batch: { augment, labelMap },
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      epochs: cfg.epochs,
+      startEpoch: meta.completedEpochs,
+      workers: cfg.workers,
+      lrAt: (it) => {
+        const lr = cfg.lr * scheduleFactor(schedule, it, total);
+        return { backbone: lr, classifier: lr };
+      },
+      onStep: opts.onStep,
+      onEpochEnd: async (e) => {
+        lastTrainAccuracy = e.trainAccuracy;
+        meta.completedEpochs = e.epoch + 1;
+        meta.trainSeconds += e.seconds;
+        meta.trainImages += e.images;
+        meta.history.push({ epoch: e.epoch + 1, loss: e.meanLoss, trainAccuracy: e.trainAccuracy, seconds: e.seconds });
+        const last = e.epoch + 1 === cfg.epochs;
+        testAccuracy = last ? await evaluate() : Number.NaN;
+        saveCheckpoint(ckptPath, {
+          meta,
+          state: await trainer.stateDict(),
+          shapes,
+          inputShape,
+          inference: ({ params, x }) => forward(params, x),
+        });
+        opts.onEpoch?.({ ...e, testAccuracy: last ? testAccuracy : undefined });
+      },
+    });
+    if (Number.isNaN(testAccuracy)) testAccuracy = await evaluate();
+  } finally {
+    await trainer.release();
+    await evaluator.release();
+  }
+  const result: TrainResult = {
+    testAccuracy,
+    trainAccuracy: lastTrainAccuracy,
+    epochs: cfg.epochs,
+    imagesPerSecond: meta.trainSeconds > 0 ? meta.trainImages / meta.trainSeconds : 0,
+    wallSeconds: (performance.now() - started) / 1000,
+    checkpoint: ckptPath,
+    device: trainer.device,
+    history: meta.history,
+  };
+  writeFileAtomic(join(opts.outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
+}
+
+/** Reads a run's saved config (for `--resume` without repeating flags). */
+export function readRunConfig(outDir: string): TrainConfig | null {
+  const path = join(outDir, 'config.json');
+  return existsSync(path) ? TrainConfigSchema.parse(JSON.parse(readFileSync(path, 'utf8'))) : null;
+}

@@ -1,0 +1,23 @@
+/** Learning-rate schedules, evaluated per iteration and fed to the graph (no rebuild when the rate changes). */
+
+export type Schedule =
+  | { kind: 'constant' }
+  | { kind: 'multistep'; milestones: readonly number[]; gamma: number }
+  | { kind: 'cosine'; minFactor?: number };
+
+/**
+ * Multiplier of the base rate at `iteration` of `total` (milestones are iterations).
+ * @example const lr = base * scheduleFactor({ kind: 'multistep', milestones: [300], gamma: 0.1 }, it, total);
+ */
+export function scheduleFactor(schedule: Schedule, iteration: number, total: number): number {
+  switch (schedule.kind) {
+    case 'constant':
+      return 1;
+    case 'multistep':
+      return schedule.gamma ** schedule.milestones.filter((m) => iteration >= m).length;
+    case 'cosine': {
+      const min = schedule.minFactor ?? 0;
+      return min + (1 - min) * 0.5 * (1 + Math.cos((Math.PI * Math.min(iteration, total)) / Math.max(1, total)));
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Runs training and evaluation graphs: one `session.run` per step, the step's state outputs becoming the next
+ * step's inputs as the same onnxruntime tensors (no copies through JavaScript arrays).
+ */
+import type { Tensor } from 'onnxruntime-common';
+import { createBackend, type Backend, type BackendOptions } from '../runtime/backend.js';
+import { initialValue, type ParamInfo, type StateDict } from '../nn/params.js';
+import { lrInputName, nextName, velocityName, type EvalGraph, type TrainingGraph } from './training-graph.js';
+
+export interface StepResult {
+  loss: number;
+  scalars: Record<string, number>;
+  /** Correct top-1 predictions in the batch (when the graph reports them). */
+  correct: number;
+}
+
+/** Values for every parameter and buffer of `infos`: from `state` when present (shape-checked), else initialised. */
+export function completeState(infos: readonly ParamInfo[], state: StateDict, seed: number): StateDict {
+  const out: StateDict = new Map(state);
+  for (const p of infos) {
+    const size = p.shape.reduce((a, d) => a * d, 1);
+    const have = out.get(p.name);
+    if (have) {
+      if (have.length !== size) throw new Error(`state "${p.name}" has ${have.length} values, the graph needs ${size} ([${p.shape.join(', ')}])`);
+      continue;
+    }
+    out.set(p.name, initialValue(p, seed));
+  }
+  return out;
+}
+
+/**
+ * A training graph in a session, with its state.
+ * @example
+ * const trainer = await TrainingSession.create(graph, state, { threads: 2 });
+ * const { loss } = await trainer.step(batch.x, batch.y, { backbone: 0.1 });
+ */
+export class TrainingSession {
+  private state = new Map<string, Tensor>();
+  private constructor(
+    readonly graph: TrainingGraph,
+    private readonly backend: Backend,
+  ) {}
+
+  static async create(graph: TrainingGraph, initial: StateDict, opts: BackendOptions & { seed?: number } = {}): Promise<TrainingSession> {
+    const backend = await createBackend(graph.bytes, opts);
+    const s = new TrainingSession(graph, backend);
+    const full = completeState(graph.params, initial, opts.seed ?? 0);
+    for (const p of graph.params) s.state.set(p.name, new backend.ort.Tensor('float32', full.get(p.name)!, [...p.shape]));
+    for (const p of graph.params) {
+      if (!graph.carried.includes(velocityName(p.name))) continue;
+      const saved = full.get(velocityName(p.name));
+      const size = p.shape.reduce((a, d) => a * d, 1);
+      if (saved && saved.length !== size) throw new Error(`optimizer state for "${p.name}" does not match its shape`);
+      s.state.set(velocityName(p.name), new backend.ort.Tensor('float32', saved ?? new Float32Array(size), [...p.shape]));
+    }
+    return s;
+  }
+
+  get device(): string {
+    return this.backend.device;
+  }
+
+  /**
+   * One optimisation step on a batch; `lrs` gives the learning rate of every parameter group.
+   * Throws (keeping the previous state) when the loss is not finite.
+   */
+  async step(x: Float32Array, y: BigInt64Array, lrs: Readonly<Record<string, number>>): Promise<StepResult> {
+    const { ort, session } = this.backend;
+    const [b, ...rest] = this.graph.inputShape;
+    if (y.length !== b) throw new Error(`batch of ${y.length} images; this training graph takes exactly ${b}`);
+    const feeds: Record<string, Tensor> = {
+      input: new ort.Tensor('float32', x, [b!, ...rest]),
+      target: new ort.Tensor('int64', y, [b!]),
+    };
+    for (const grp of this.graph.groups) {
+      const lr = lrs[grp];
+      if (lr === undefined) throw new Error(`no learning rate for parameter group "${grp}"`);
+      feeds[lrInputName(grp)] = new ort.Tensor('float32', Float32Array.of(lr), []);
+    }
+    for (const [name, t] of this.state) feeds[name] = t;
+    const out = await session.run(feeds);
+    const loss = Number(out['loss']!.data[0]);
+    if (!Number.isFinite(loss)) {
+      throw new Error(`the loss became ${loss}; the step was not applied (lower the learning rate or check the data)`);
+    }
+    for (const name of this.graph.carried) this.state.set(name, out[nextName(name)]!);
+    const scalars: Record<string, number> = {};
+    for (const k of this.graph.scalars) scalars[k] = Number(out[`scalar.${k}`]!.data[0]);
+    return { loss, scalars, correct: this.graph.hasAccuracy ? Number(out['correct']!.data[0]) : 0 };
+  }
+
+  /** Current tensors by name (parameters, buffers and optimiser velocities). */
+  tensors(): ReadonlyMap<string, Tensor> {
+    return this.state;
+  }
+
+  /** A copy of the state as plain arrays (for checkpoints). */
+  async stateDict(): Promise<StateDict> {
+    const out: StateDict = new Map();
+    for (const [name, t] of this.state) out.set(name, Float32Array.from((await t.getData()) as Float32Array));
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.backend.session.release();
+  }
+}
+
+/**
+ * An evaluation graph in a session, fed with another session's parameter tensors.
+ * @example const scores = await evaluator.run(batch.x, batch.size, trainer.tensors());
+ */
+export class EvalSession {
+  private constructor(readonly graph: EvalGraph, private readonly backend: Backend, readonly batchSize: number, readonly inputShape: number[]) {}
+
+  static async create(graph: EvalGraph, batchSize: number, inputShape: readonly number[], opts: BackendOptions = {}): Promise<EvalSession> {
+    return new EvalSession(graph, await createBackend(graph.bytes, opts), batchSize, [...inputShape]);
+  }
+
+  /** Runs a batch of up to batchSize images (a short batch is zero-padded; extra rows are dropped from results). */
+  async run(x: Float32Array, count: number, params: ReadonlyMap<string, Tensor> | StateDict): Promise<Record<string, Float32Array>> {
+    const { ort, session } = this.backend;
+    const per = this.inputShape.reduce((a, d) => a * d, 1);
+    if (count > this.batchSize) throw new Error(`eval batch of ${count} exceeds ${this.batchSize}`);
+    let data = x;
+    if (count < this.batchSize) {
+      data = new Float32Array(this.batchSize * per);
+      data.set(x.subarray(0, count * per));
+    }
+    const feeds: Record<string, Tensor> = { input: new ort.Tensor('float32', data, [this.batchSize, ...this.inputShape]) };
+    for (const p of this.graph.params) {
+      const v = params.get(p.name);
+      if (!v) throw new Error(`no value for parameter "${p.name}"`);
+      feeds[p.name] = v instanceof Float32Array ? new ort.Tensor('float32', v, [...p.shape]) : (v as Tensor);
+    }
+    const out = await session.run(feeds);
+    const result: Record<string, Float32Array> = {};
+    for (const name of this.graph.outputs) {
+      const t = out[name]!;
+      const rows = t.dims[0]!;
+      const width = (t.data as Float32Array).length / rows;
+      result[name] = (t.data as Float32Array).slice(0, count * width);
+    }
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.backend.session.release();
+  }
+}
