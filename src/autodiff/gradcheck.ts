@@ -41,6 +41,8 @@ export interface GradCheckResult {
 export interface GradCheckReport {
   ok: boolean;
   maxRelativeError: number;
+  /** Cosine similarity of all analytic vs all numeric probe values: close to 1 unless something is systematically wrong. */
+  agreement: number;
   results: GradCheckResult[];
   /** Human-readable list of failures (empty when ok). */
   failures: string[];
@@ -135,5 +137,14 @@ export async function checkGradients(
     0,
     ...results.map((r) => Math.abs(r.numeric - r.analytic) / Math.max(1e-8, Math.abs(r.numeric), Math.abs(r.analytic))),
   );
-  return { ok: failures.length === 0, maxRelativeError, results, failures };
+  let dot = 0;
+  let na = 0;
+  let nn = 0;
+  for (const r of results) {
+    dot += r.analytic * r.numeric;
+    na += r.analytic * r.analytic;
+    nn += r.numeric * r.numeric;
+  }
+  const agreement = na === 0 && nn === 0 ? 1 : dot / Math.sqrt(na * nn || 1);
+  return { ok: failures.length === 0, maxRelativeError, agreement, results, failures };
 }

@@ -46,7 +46,12 @@ export interface DatasetLocation {
 
 export const DATA_ENV_VARIABLE = 'ONNX_CIL_DATA';
 
-/** Thrown when no searched place holds the dataset; `searched` lists each place and why it did not match. */
+/**
+ * Thrown when no searched place holds the dataset; `searched` lists each place and why it did not match.
+ *
+ * @example
+ * try { loadDataset('cifar-100', 'train'); } catch (error) { if (error instanceof DatasetNotFoundError) console.error(error.message); }
+ */
 export class DatasetNotFoundError extends Error {
   constructor(
     readonly dataset: string,

@@ -272,8 +272,8 @@ export function tensorData(t: TensorProto): Float32Array | BigInt64Array | Int32
   if (t.data_location === 1) throw new Error(`tensor ${t.name ?? ''} uses external data, which is not supported`);
   if (t.raw_data && t.raw_data.byteLength > 0) {
     const raw = t.raw_data;
-    // Copy: raw_data may be unaligned inside the protobuf buffer.
-    const buf = raw.slice().buffer;
+    // Copy into a fresh buffer: raw_data may be an unaligned view into a larger (pooled) buffer.
+    const buf = new Uint8Array(raw).buffer;
     switch (dtype) {
       case 'float32': return new Float32Array(buf, 0, count);
       case 'int64': return new BigInt64Array(buf, 0, count);

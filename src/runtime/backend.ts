@@ -29,10 +29,26 @@ export interface BackendOptions {
 type OrtModule = typeof import('onnxruntime-common') & { InferenceSession: typeof InferenceSession; Tensor: typeof Tensor };
 
 const loaded = new Map<RuntimeName, Promise<OrtModule>>();
+const loaders = new Map<RuntimeName, () => Promise<unknown>>();
+
+/**
+ * Supplies the import of a runtime package. A browser bundle registers `() => import('onnxruntime-web')` written
+ * out, so the bundler sees and packs the package; without a registration the package is imported by name.
+ * @example registerRuntime('web', () => import('onnxruntime-web'));
+ */
+export function registerRuntime(runtime: RuntimeName, load: () => Promise<unknown>): void {
+  loaders.set(runtime, load);
+  loaded.delete(runtime);
+}
 
 /** The onnxruntime module for `runtime`, imported once. */
 export function loadRuntime(runtime: RuntimeName = 'node'): Promise<OrtModule> {
   let p = loaded.get(runtime);
+  const registered = loaders.get(runtime);
+  if (!p && registered) {
+    p = registered().then((m: any) => (m.default?.InferenceSession ? m.default : m) as OrtModule);
+    loaded.set(runtime, p);
+  }
   if (!p) {
     const name = runtime === 'node' ? 'onnxruntime-node' : 'onnxruntime-web';
     p = import(/* @vite-ignore */ name).then((m: any) => (m.default?.InferenceSession ? m.default : m) as OrtModule);

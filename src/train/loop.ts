@@ -42,6 +42,8 @@ export interface EpochLoopOptions {
   epochs: number;
   /** First epoch to run (for resumed runs). */
   startEpoch?: number;
+  /** Stop after this many iterations in all (fractional epoch counts, e.g. `--epochs-scale`); the cut epoch still ends with onEpochEnd. */
+  maxIterations?: number;
   /** Learning rate of each group at a global iteration. */
   lrAt(iteration: number): Record<string, number>;
   /** Batch-building worker threads (0: build in this thread). */
@@ -82,6 +84,7 @@ export async function trainEpochs(opts: EpochLoopOptions): Promise<void> {
     try {
       for await (const batch of prefetch) {
         const iteration = epoch * perEpoch + b;
+        if (opts.maxIterations !== undefined && iteration >= opts.maxIterations) break;
         const lrs = opts.lrAt(iteration);
         const r: StepResult = await opts.trainer.step(batch.x, batch.y, lrs);
         lossSum += r.loss;

@@ -3,7 +3,11 @@
  * Each candidate is a small ONNX graph from inputs (x, dy, w) to dW or dX; every candidate is checked against a
  * reference and timed round-robin (A, B, C, A, B, C, ...) so a neighbour's load on the shared cores hits all alike.
  *
- *   node --import tsx tools/bench/conv-grad.ts [--threads 2] [--reps 15] [--batch 128] [--only 16->16] [--json]
+ * Sessions run with intra-op spinning off: with it on, the idle worker of the session that just ran keeps spinning
+ * and steals a core from the next one (measured: alternating four identical Conv sessions doubled their median).
+ * Pass --spin to time with onnxruntime's default instead.
+ *
+ *   node --import tsx tools/bench/conv-grad.ts [--threads 2] [--reps 21] [--batch 128] [--only 16->16] [--skip name] [--spin] [--json]
  */
 import { GraphBuilder, constTensor, type OpDef, type Value } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
@@ -21,6 +25,9 @@ import { unsqueeze } from '../../src/graph/ops/unsqueeze.js';
 import { add } from '../../src/graph/ops/add.js';
 import { convInputGrad, convWeightGrad } from '../../src/autodiff/grads/conv-grad.js';
 import { createBackend } from '../../src/runtime/backend.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Layer {
   model: string;
@@ -256,6 +263,64 @@ const CANDIDATES: Candidate[] = [
       return sum!;
     },
   },
+  {
+    name: 'f1 flat shifts k+k, channel-major Gemm',
+    what: 'dW',
+    applies: (l) => l.s === 1,
+    build(x, dy, _w, l) {
+      const oh = outSize(l);
+      const { k, p } = l;
+      const [hb, wb] = [l.h + p, l.h + p]; // rows/cols per image block: pads shared between neighbours
+      const block = hb * wb;
+      const lm = l.n * block + (k - 1) * wb;
+      const xl = pad(reshape(pad(transpose(x, [1, 0, 2, 3]), [0, 0, p, p, 0, 0, hb - l.h - p, wb - l.h - p]), [l.c, l.n * block]), [0, 0, 0, lm + k - 1 - l.n * block]);
+      const dyl = pad(reshape(pad(transpose(dy, [1, 0, 2, 3]), [0, 0, 0, 0, 0, 0, hb - oh, wb - oh]), [l.o, l.n * block]), [0, (k - 1) * wb, 0, (k - 1) * wb]);
+      const xs: Value[] = [];
+      const ds: Value[] = [];
+      for (let j = 0; j < k; j++) xs.push(slice(xl, { starts: [j], ends: [j + lm], axes: [1] }));
+      for (let i = 0; i < k; i++) ds.push(slice(dyl, { starts: [(k - 1 - i) * wb], ends: [(k - 1 - i) * wb + lm], axes: [1] }));
+      const prod = gemm(concat(ds, 0), concat(xs, 0), null, { transB: 1 }); // [(i, o), (j, c)]
+      return transpose(reshape(prod, [k, l.o, k, l.c]), [1, 3, 0, 2]);
+    },
+  },
+  {
+    name: 'f2 flat shifts k+k per image, batched MatMul',
+    what: 'dW',
+    applies: (l) => l.s === 1,
+    build(x, dy, _w, l) {
+      const oh = outSize(l);
+      const { k, p } = l;
+      const wb = l.h + p;
+      const lm = (oh + k - 1) * wb;
+      const xl = reshape(pad(x, [0, 0, p, p, 0, 0, p + 1, wb - l.h - p]), [l.n, l.c, (l.h + 2 * p + 1) * wb]);
+      const dyl = reshape(pad(dy, [0, 0, k - 1, 0, 0, 0, k - 1, wb - oh]), [l.n, l.o, (oh + 2 * (k - 1)) * wb]);
+      const xs: Value[] = [];
+      const ds: Value[] = [];
+      for (let j = 0; j < k; j++) xs.push(slice(xl, { starts: [j], ends: [j + lm], axes: [2] }));
+      for (let i = 0; i < k; i++) ds.push(slice(dyl, { starts: [(k - 1 - i) * wb], ends: [(k - 1 - i) * wb + lm], axes: [2] }));
+      const prod = reduceSum(matmul(concat(xs, 1), transpose(concat(ds, 1), [0, 2, 1])), [0], false); // [(j, c), (i, o)]
+      return transpose(reshape(prod, [k, l.c, k, l.o]), [3, 1, 2, 0]);
+    },
+  },
+  {
+    name: 'f3 flat shifts k+k per image, MatMul dy x colsT',
+    what: 'dW',
+    applies: (l) => l.s === 1,
+    build(x, dy, _w, l) {
+      const oh = outSize(l);
+      const { k, p } = l;
+      const wb = l.h + p;
+      const lm = (oh + k - 1) * wb;
+      const xl = reshape(pad(x, [0, 0, p, p, 0, 0, p + 1, wb - l.h - p]), [l.n, l.c, (l.h + 2 * p + 1) * wb]);
+      const dyl = reshape(pad(dy, [0, 0, k - 1, 0, 0, 0, k - 1, wb - oh]), [l.n, l.o, (oh + 2 * (k - 1)) * wb]);
+      const xs: Value[] = [];
+      const ds: Value[] = [];
+      for (let j = 0; j < k; j++) xs.push(slice(xl, { starts: [j], ends: [j + lm], axes: [2] }));
+      for (let i = 0; i < k; i++) ds.push(slice(dyl, { starts: [(k - 1 - i) * wb], ends: [(k - 1 - i) * wb + lm], axes: [2] }));
+      const prod = reduceSum(matmul(concat(ds, 1), transpose(concat(xs, 1), [0, 2, 1])), [0], false); // [(i, o), (j, c)]
+      return transpose(reshape(prod, [k, l.o, k, l.c]), [1, 3, 0, 2]);
+    },
+  },
   { name: 'ours (src/autodiff/grads/conv-grad.ts)', what: 'dW', build: (x, dy, w, l) => convWeightGrad(dy, x, w, convAttrs(l)) },
 
   {
@@ -332,10 +397,12 @@ interface Args {
   json: boolean;
   only: string[];
   skip: string[];
+  spin: boolean;
+  profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { threads: 2, reps: 15, warmup: 3, batch: 128, json: false, only: [], skip: [] };
+  const a: Args = { threads: 2, reps: 21, warmup: 3, batch: 128, json: false, only: [], skip: [], spin: false, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const next = () => argv[++i]!;
@@ -344,6 +411,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--warmup') a.warmup = Number(next());
     else if (k === '--batch') a.batch = Number(next());
     else if (k === '--json') a.json = true;
+    else if (k === '--spin') a.spin = true;
+    else if (k === '--profile') a.profile = true;
     else if (k === '--only') a.only.push(next());
     else if (k === '--skip') a.skip.push(next());
     else throw new Error(`unknown argument ${k}`);
@@ -388,7 +457,8 @@ async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
       const dy = g.input('dy', 'float32', shapes.dy);
       const w = g.input('w', 'float32', shapes.w);
       g.output(c.build(x, dy, w, l), 'out');
-      const backend = await createBackend(encodeModel(g.toModel()), { threads: args.threads });
+      const extra = args.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+      const backend = await createBackend(encodeModel(g.toModel()), { threads: args.threads, extra });
       return { c, backend, times: [] as number[], out: null as Float32Array | null };
     }),
   );
@@ -438,11 +508,55 @@ async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
   return rows;
 }
 
+/** Per-op-type time of one candidate from onnxruntime's profiler (5 runs after warm-up), as "Op 1.2 ms" pairs. */
+async function profileCandidate(c: Candidate, l: Layer, args: Args): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'conv-grad-'));
+  const oh = outSize(l);
+  const g = new GraphBuilder('bench');
+  const x = g.input('x', 'float32', [l.n, l.c, l.h, l.h]);
+  const dy = g.input('dy', 'float32', [l.n, l.o, oh, oh]);
+  const w = g.input('w', 'float32', [l.o, l.c, l.k, l.k]);
+  g.output(c.build(x, dy, w, l), 'out');
+  const { ort, session } = await createBackend(encodeModel(g.toModel()), {
+    threads: args.threads,
+    enableProfiling: true,
+    profilePrefix: join(dir, 'p'),
+  });
+  const feeds = {
+    x: new ort.Tensor('float32', seeded(l.n * l.c * l.h * l.h, 1), x.shape),
+    dy: new ort.Tensor('float32', seeded(l.n * l.o * oh * oh, 2), dy.shape),
+    w: new ort.Tensor('float32', seeded(l.o * l.c * l.k * l.k, 3), w.shape),
+  };
+  const runs = 5;
+  for (let i = 0; i < 2 + runs; i++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const file = readdirSync(dir).find((f) => f.endsWith('.json'))!;
+  const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+  rmSync(dir, { recursive: true, force: true });
+  const byOp = new Map<string, number>();
+  // The first two runs are warm-up: keep the last `runs` runs' node events.
+  const nodeEvents = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  const perRun = nodeEvents.length / (2 + runs);
+  for (const e of nodeEvents.slice(nodeEvents.length - perRun * runs)) {
+    const op = e.args?.op_name ?? '?';
+    byOp.set(op, (byOp.get(op) ?? 0) + e.dur / 1000 / runs);
+  }
+  return [...byOp].sort((a, b) => b[1] - a[1]).map(([op, ms]) => `${op} ${ms.toFixed(1)}`).join(', ');
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const layers = LAYERS.map((l) => ({ ...l, n: args.batch })).filter((l) => !args.only.length || args.only.some((o) => `${l.model} ${label(l)}`.includes(o)));
   const all: Row[] = [];
   for (const l of layers) {
+    if (args.profile) {
+      console.log(`\n${l.model} ${label(l)}  batch ${l.n}, ${args.threads} threads: ms per op type (onnxruntime profiler, mean of 5 runs)`);
+      for (const c of CANDIDATES.filter((c) => (c.applies?.(l) ?? true) && (c.what !== 'dX' || l.dx) && !args.skip.some((s) => c.name.includes(s)))) {
+        console.log(`  ${c.what.padEnd(3)} ${c.name.padEnd(52)} ${await profileCandidate(c, l, args)}`);
+      }
+      continue;
+    }
     const rows = await benchLayer(l, args);
     all.push(...rows);
     if (!args.json) {
@@ -455,7 +569,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (args.json) console.log(JSON.stringify({ threads: args.threads, batch: args.batch, reps: args.reps, rows: all }, null, 2));
+  if (args.json) console.log(JSON.stringify({ threads: args.threads, batch: args.batch, reps: args.reps, spin: args.spin, rows: all }, null, 2));
 }
 
 await main();

@@ -1,0 +1,26 @@
+/** Every class-incremental method by name, as a frozen registry. */
+import { z } from 'zod';
+import type { PhasePolicy } from '../learner.js';
+import { ftMethod } from './ft.js';
+import { jointMethod } from './joint.js';
+import type { MethodDefinition } from './method.js';
+import { protoMethod } from './proto.js';
+import { spbMethod } from './spb.js';
+
+export type { MethodDefinition } from './method.js';
+
+export const METHODS: ReadonlyMap<string, MethodDefinition> = Object.freeze(
+  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod].map((m) => [m.name, m as MethodDefinition])),
+);
+
+/**
+ * A method's validated config and policy; unknown names and invalid configs give clear errors.
+ * @example const { config, policy } = resolveMethod('spb', { reciprocalWeights: false });
+ */
+export function resolveMethod(name: string, overrides: Record<string, unknown> = {}): { method: MethodDefinition; config: Record<string, unknown>; policy: PhasePolicy } {
+  const method = METHODS.get(name);
+  if (!method) throw new Error(`unknown method "${name}"; known methods: ${[...METHODS.keys()].join(', ')}`);
+  const parsed = method.configSchema.safeParse(overrides);
+  if (!parsed.success) throw new Error(`invalid ${name} config: ${z.prettifyError(parsed.error)}`);
+  return { method, config: parsed.data as Record<string, unknown>, policy: method.policy(parsed.data) };
+}

@@ -1,0 +1,32 @@
+/** The onnx-cil command line: commands and the yargs parser (main.ts runs it). */
+import yargs, { type CommandModule } from 'yargs';
+import { dataCommand } from './commands/data.js';
+import { inspectCommand } from './commands/inspect.js';
+import { trainCommand } from './commands/train.js';
+
+/** Every command, in help order. */
+export const COMMANDS: readonly CommandModule<any, any>[] = Object.freeze([trainCommand, inspectCommand, dataCommand]);
+
+/**
+ * Runs the CLI on `argv`; errors print as one clear line (set ONNX_CIL_DEBUG=1 for the stack).
+ * @example await runCli(['train', '--epochs', '1']);
+ */
+export async function runCli(argv: string[]): Promise<void> {
+  let cli = yargs(argv).scriptName('onnx-cil').strict().demandCommand(1, 'choose a command').recommendCommands().help().alias('h', 'help').version();
+  for (const c of COMMANDS) cli = cli.command(c);
+  await cli
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help === undefined ? '' : ''}onnx-cil: ${msg}\nRun with --help for usage.\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+/** Prints an error as one clear line (the stack only with ONNX_CIL_DEBUG=1) and sets a failing exit code. */
+export function reportError(err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`onnx-cil: error: ${e.message}\n`);
+  if (process.env['ONNX_CIL_DEBUG']) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = 1;
+}
