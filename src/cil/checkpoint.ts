@@ -84,7 +84,7 @@ export function loadCilCheckpoint(path: string): { meta: CilCheckpointMeta; stat
   if (saved.meta.kind !== 'cil') throw new Error(`${path} is not a class-incremental checkpoint (it was written by a "${String(saved.meta.kind)}" job)`);
   const weights: StateDict = new Map();
   const teacher: StateDict = new Map();
-  let classMeans = new Float32Array(0);
+  let classMeans: Float32Array = new Float32Array(0);
   for (const [name, data] of saved.state) {
     if (name === CLASS_MEANS_KEY) classMeans = data;
     else if (name.startsWith(TEACHER_PREFIX)) teacher.set(name.slice(TEACHER_PREFIX.length), data);

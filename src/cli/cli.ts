@@ -1,11 +1,17 @@
 /** The onnx-cil command line: commands and the yargs parser (main.ts runs it). */
 import yargs, { type CommandModule } from 'yargs';
 import { dataCommand } from './commands/data.js';
+import { doctorCommand } from './commands/doctor.js';
+import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
+import { incrementCommand } from './commands/increment.js';
 import { inspectCommand } from './commands/inspect.js';
+import { predictCommand } from './commands/predict.js';
+import { runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
 
 /** Every command, in help order. */
-export const COMMANDS: readonly CommandModule<any, any>[] = Object.freeze([trainCommand, inspectCommand, dataCommand]);
+export const COMMANDS: readonly CommandModule<any, any>[] = Object.freeze([trainCommand, runCommand, incrementCommand, exportCommand, predictCommand, evalCommand, inspectCommand, dataCommand, doctorCommand]);
 
 /**
  * Runs the CLI on `argv`; errors print as one clear line (set ONNX_CIL_DEBUG=1 for the stack).

@@ -1,45 +1,53 @@
 /** Finds the checkpoint a command means when it is given a run folder instead of a file. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { decodeCheckpoint } from '../train/checkpoint.js';
-import { readFileSync } from 'node:fs';
-
-/** Sub-folders of a run folder that may hold per-phase checkpoints. */
-const CHECKPOINT_FOLDERS = ['', 'checkpoints', 'phases'];
-
-function phaseOf(meta: Record<string, unknown>): number {
-  const p = meta['phase'];
-  return typeof p === 'number' && Number.isFinite(p) ? p : -1;
-}
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { resolveCheckpointPath as latestPhaseCheckpoint } from '../cil/checkpoint.js';
+import { loadCheckpoint, type CheckpointContents } from '../train/checkpoint.js';
 
 /**
- * The checkpoint file for a path that is a checkpoint or a run folder. In a run folder, every `.onnx` file directly
- * inside it (or in `checkpoints/`, `phases/`) that is an onnx-cil checkpoint is a candidate (exported models are
- * skipped); the latest one wins: highest `phase` in its metadata (class-incremental runs), then
- * `checkpoint.onnx`, then the newest modification time.
- * @example const file = resolveCheckpointPath('runs/fmnist-b5-p5'); // runs/fmnist-b5-p5/phase-5.onnx
+ * The checkpoint file for a path that is a checkpoint or a run folder. In a run folder: the highest-numbered
+ * `phase-N.onnx` (a class-incremental run; its `checkpoint.onnx` may be mid-phase), else `checkpoint.onnx`
+ * (a `train` run, written after every epoch, final when the run finished).
+ * @example resolveCheckpointPath('runs/fmnist-b5-p5'); // 'runs/fmnist-b5-p5/phase-5.onnx'
  */
 export function resolveCheckpointPath(pathOrRun: string): string {
   if (!existsSync(pathOrRun)) throw new Error(`${pathOrRun} does not exist (expected a checkpoint .onnx file or a run folder)`);
   if (!statSync(pathOrRun).isDirectory()) return pathOrRun;
-  const candidates: { path: string; phase: number; named: boolean; mtime: number }[] = [];
-  for (const sub of CHECKPOINT_FOLDERS) {
-    const dir = join(pathOrRun, sub);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
-    for (const name of readdirSync(dir)) {
-      if (!name.endsWith('.onnx')) continue;
-      const path = join(dir, name);
-      if (!statSync(path).isFile()) continue;
-      let meta: Record<string, unknown>;
-      try {
-        meta = decodeCheckpoint(readFileSync(path), path).meta as Record<string, unknown>;
-      } catch {
-        continue; // an exported model or a foreign file
-      }
-      candidates.push({ path, phase: phaseOf(meta), named: name === 'checkpoint.onnx', mtime: statSync(path).mtimeMs });
+  if (readdirSync(pathOrRun).some((f) => /^phase-\d+\.onnx$/.test(f))) return latestPhaseCheckpoint(pathOrRun);
+  const single = join(pathOrRun, 'checkpoint.onnx');
+  if (existsSync(single)) return single;
+  throw new Error(`the run folder ${pathOrRun} holds no checkpoint (phase-N.onnx or checkpoint.onnx)`);
+}
+
+/** Test accuracy recorded in a checkpoint's metadata: `accuracy`, or the evaluation of its own phase (class-incremental runs). */
+function accuracyInMeta(meta: Record<string, unknown>): number | undefined {
+  if (typeof meta['accuracy'] === 'number') return meta['accuracy'];
+  const evaluations = meta['evaluations'];
+  if (Array.isArray(evaluations)) {
+    const own = evaluations.find((e) => e?.phase === meta['phase']) ?? evaluations.at(-1);
+    if (typeof own?.accuracy === 'number') return own.accuracy;
+  }
+  return undefined;
+}
+
+/**
+ * The checkpoint behind `--from` and the test accuracy its run recorded: from the checkpoint's metadata, else
+ * (a `train` run's checkpoint.onnx) the `testAccuracy` of the run folder's metrics.json.
+ * @example const { checkpoint, accuracy } = loadExportSource('runs/x');
+ */
+export function loadExportSource(pathOrRun: string): { path: string; checkpoint: CheckpointContents<Record<string, unknown>>; accuracy?: number } {
+  const path = resolveCheckpointPath(pathOrRun);
+  const checkpoint = loadCheckpoint(path);
+  const own = accuracyInMeta(checkpoint.meta);
+  if (own !== undefined) return { path, checkpoint, accuracy: own };
+  const metricsPath = join(dirname(path), 'metrics.json');
+  if (basename(path) === 'checkpoint.onnx' && existsSync(metricsPath)) {
+    try {
+      const acc = (JSON.parse(readFileSync(metricsPath, 'utf8')) as Record<string, unknown>)['testAccuracy'];
+      if (typeof acc === 'number' && Number.isFinite(acc)) return { path, checkpoint, accuracy: acc };
+    } catch {
+      // unreadable metrics: export without an accuracy
     }
   }
-  if (candidates.length === 0) throw new Error(`the run folder ${pathOrRun} holds no onnx-cil checkpoint`);
-  candidates.sort((a, b) => b.phase - a.phase || Number(b.named) - Number(a.named) || b.mtime - a.mtime);
-  return candidates[0]!.path;
+  return { path, checkpoint };
 }

@@ -22,6 +22,8 @@ export interface BackendOptions {
   /** onnxruntime-web only: wasm or webgpu. */
   webProvider?: 'wasm' | 'webgpu';
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** CUDA only: fail session creation if any node would run on the CPU (onnxruntime's disable_cpu_ep_fallback). */
+  requireAllNodesOnDevice?: boolean;
   /** Extra session options passed through (e.g. memory arena switches measured by the bench). */
   extra?: Partial<InferenceSession.SessionOptions>;
 }
@@ -64,10 +66,28 @@ export interface Backend {
   readonly device: 'cpu' | 'cuda' | 'wasm' | 'webgpu';
 }
 
-/** Explains a CUDA provider that failed to load, naming the missing library when onnxruntime says which. */
-export function describeCudaFailure(err: unknown): string {
+/** Provider libraries onnxruntime-node loads from beside its native binding for --device cuda. */
+const CUDA_PROVIDER_LIBS = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
+
+/** Which provider library is absent from onnxruntime-node's folder (Node only; null when all are there or unknown). */
+async function missingProviderLibrary(): Promise<string | null> {
+  try {
+    const { createRequire } = await import('node:module');
+    const { existsSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    const require = createRequire(import.meta.url);
+    const binding = require.resolve('onnxruntime-node/package.json');
+    const dir = join(dirname(binding), 'bin', 'napi-v6', process.platform, process.arch);
+    return CUDA_PROVIDER_LIBS.find((lib) => !existsSync(join(dir, lib))) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Explains a CUDA provider that failed to load, naming the missing library when it can tell which. */
+export function describeCudaFailure(err: unknown, missing: string | null = null): string {
   const msg = err instanceof Error ? err.message : String(err);
-  const lib = /lib[\w.+-]+\.so[\d.]*/.exec(msg)?.[0];
+  const lib = missing ?? /lib[\w.+-]+\.so[\d.]*/.exec(msg)?.[0];
   return (
     `the CUDA execution provider could not be loaded${lib ? ` (missing ${lib})` : ''}: ${msg.split('\n')[0]}\n` +
     'Install it with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (or the CUDA 13 provider, see docs/gpu.md), ' +
@@ -112,14 +132,22 @@ export async function createBackend(model: Uint8Array, opts: BackendOptions = {}
   }
   const cuda: InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId: opts.deviceId ?? 0 } as any;
   try {
-    // CPU stays in the list only for the few shape ops onnxruntime itself places there; a missing provider still throws.
-    const session = await ort.InferenceSession.create(model, sessionOptions(opts, [cuda]));
+    // onnxruntime still places nodes the CUDA provider lacks on its CPU provider, unless requireAllNodesOnDevice.
+    const options = sessionOptions(opts, [cuda]);
+    if (opts.requireAllNodesOnDevice) {
+      (options as { extra?: Record<string, unknown> }).extra = { ...(options as { extra?: object }).extra, session: { disable_cpu_ep_fallback: '1' } };
+    }
+    const session = await ort.InferenceSession.create(model, options);
     return { ort, session, device: 'cuda' };
   } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (opts.requireAllNodesOnDevice && /fallback|assigned|CPUExecutionProvider/i.test(msg) && !/Failed to load/i.test(msg)) {
+      throw new Error(`some nodes cannot run on the CUDA provider: ${msg.split('\n')[0]}`);
+    }
     if (device === 'auto') {
       return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
     }
-    throw new Error(describeCudaFailure(err));
+    throw new Error(describeCudaFailure(err, await missingProviderLibrary()));
   }
 }
 

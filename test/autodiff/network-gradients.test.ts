@@ -16,6 +16,7 @@ import { crossEntropy } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
 import { initialValue, InputParams, type ParamSource } from '../../src/nn/params.js';
+import { testBackend } from '../support/device.js';
 
 /** A ParamSource that hands out given graph values by name (the gradcheck's inputs). */
 class FedParams implements ParamSource {
@@ -30,7 +31,7 @@ class FedParams implements ParamSource {
   updateBuffer(): void {}
 }
 
-const NETWORK_TOLERANCE = { eps: 1e-3, rtol: 0.15, atol: 3e-3, directions: 2, coordinates: 2 };
+const NETWORK_TOLERANCE = { eps: 1e-3, rtol: 0.15, atol: 3e-3, directions: 2, coordinates: 2, backend: testBackend };
 
 function networkCase(model: string, inputShape: [number, number, number, number], classes: number) {
   const spec = getModelSpec(model);

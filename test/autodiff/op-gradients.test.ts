@@ -7,6 +7,7 @@ import { checkGradients, type GradCheckInput } from '../../src/autodiff/gradchec
 import type { GraphBuilder, Value } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { GRAD_RULES } from '../../src/autodiff/grads/index.js';
+import { testBackend } from '../support/device.js';
 
 interface Case {
   name: string;
@@ -156,7 +157,7 @@ const cases: Case[] = [
 
 for (const c of cases) {
   test(`gradient of ${c.name} matches finite differences`, async () => {
-    const report = await checkGradients(c.inputs, c.build, { eps: c.eps });
+    const report = await checkGradients(c.inputs, c.build, { eps: c.eps, backend: testBackend });
     assert.ok(report.ok, report.failures.join('\n'));
   });
 }

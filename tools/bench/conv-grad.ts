@@ -203,6 +203,29 @@ const CANDIDATES: Candidate[] = [
     },
   },
   {
+    name: 'c3 per-offset batched MatMul, one ReduceSum',
+    what: 'dW',
+    build(x, dy, _w, l) {
+      const oh = outSize(l);
+      const p = oh * oh;
+      const dyT = transpose(reshape(dy, [l.n, l.o, p]), [0, 2, 1]);
+      const parts = shiftedViews(x, l, oh).map((v) => unsqueeze(matmul(reshape(v, [l.n, l.c, p]), dyT), [3]));
+      const sum = reduceSum(parts.length === 1 ? parts[0]! : concat(parts, 3), [0], false); // [C, O, kk]
+      return transpose(reshape(sum, [l.c, l.o, l.k, l.k]), [1, 0, 2, 3]);
+    },
+  },
+  {
+    name: 'c4 per-offset batched MatMul dy x viewT, one ReduceSum',
+    what: 'dW',
+    build(x, dy, _w, l) {
+      const oh = outSize(l);
+      const p = oh * oh;
+      const dy3 = reshape(dy, [l.n, l.o, p]);
+      const parts = shiftedViews(x, l, oh).map((v) => unsqueeze(matmul(dy3, transpose(reshape(v, [l.n, l.c, p]), [0, 2, 1])), [3]));
+      return reshape(reduceSum(parts.length === 1 ? parts[0]! : concat(parts, 3), [0], false), [l.o, l.c, l.k, l.k]);
+    },
+  },
+  {
     name: 'd im2col NCHW (Slices) + batched MatMul',
     what: 'dW',
     build(x, dy, _w, l) {
@@ -223,6 +246,36 @@ const CANDIDATES: Candidate[] = [
     what: 'dW',
     applies: (l) => l.k > 1,
     build: (x, dy, _w, l) => bmmReduce(conv(x, oneHotKernel(x.graph, l.c, l.k, true), null, { ...convAttrs(l), group: l.c }), dy, l),
+  },
+  {
+    name: 'e2b im2col by one-hot Conv over [N*C, 1, H, W] + batched MatMul',
+    what: 'dW',
+    applies: (l) => l.k > 1,
+    build(x, dy, _w, l) {
+      const cols = conv(reshape(x, [l.n * l.c, 1, l.h, l.h]), oneHotKernel(x.graph, 1, l.k, true), null, convAttrs(l));
+      return bmmReduce(reshape(cols, [l.n, l.c * l.k * l.k, -1]), dy, l);
+    },
+  },
+  {
+    name: 'h k column shifts of x, k row shifts of dy (one-hot Convs) + batched MatMul',
+    what: 'dW',
+    applies: (l) => l.s === 1 && l.k > 1,
+    build(x, dy, _w, l) {
+      const { k, p } = l;
+      const oh = outSize(l);
+      const g = x.graph;
+      const cols = new Float32Array(k * k);
+      const rows = new Float32Array(k * k);
+      for (let t = 0; t < k; t++) {
+        cols[t * k + t] = 1; // output t copies column offset t
+        rows[t * k + (k - 1 - t)] = 1; // output t is dy moved down by t rows
+      }
+      const xs = conv(reshape(x, [l.n * l.c, 1, l.h, l.h]), g.constant(constTensor('float32', [k, 1, 1, k], cols)), null, { pads: [p, p, p, p] });
+      const ds = conv(reshape(dy, [l.n * l.o, 1, oh, oh]), g.constant(constTensor('float32', [k, 1, k, 1], rows)), null, { pads: [k - 1, 0, k - 1, 0] });
+      const len = (oh + k - 1) * oh;
+      const prod = reduceSum(matmul(reshape(xs, [l.n, l.c * k, len]), transpose(reshape(ds, [l.n, l.o * k, len]), [0, 2, 1])), [0], false);
+      return transpose(reshape(prod, [l.c, k, l.o, k]), [2, 0, 3, 1]);
+    },
   },
   {
     name: 'e3 im2col by one-hot Conv, transposed, Gemm',
@@ -443,6 +496,8 @@ interface Row {
   medianMs: number;
   p10Ms: number;
   p90Ms: number;
+  /** Process CPU time (user + system, all threads) per run: unlike wall time, not inflated by other work on the cores. */
+  cpuMs: number;
   maxRelErr: number;
 }
 
@@ -459,7 +514,7 @@ async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
       g.output(c.build(x, dy, w, l), 'out');
       const extra = args.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } };
       const backend = await createBackend(encodeModel(g.toModel()), { threads: args.threads, extra });
-      return { c, backend, times: [] as number[], out: null as Float32Array | null };
+      return { c, backend, times: [] as number[], cpu: [] as number[], out: null as Float32Array | null };
     }),
   );
   const ort = runs[0]!.backend.ort;
@@ -468,20 +523,22 @@ async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
     dy: new ort.Tensor('float32', seeded(l.n * l.o * oh * oh, 2), shapes.dy),
     w: new ort.Tensor('float32', seeded(l.o * l.c * l.k * l.k, 3), shapes.w),
   };
-  const runOnce = async (r: (typeof runs)[number]) => {
+  const runOnce = async (r: (typeof runs)[number], record: boolean) => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const res = await r.backend.session.run(feeds);
     const ms = performance.now() - t0;
+    const c1 = process.cpuUsage(c0);
     r.out = res['out']!.data as Float32Array;
-    return ms;
+    if (record) {
+      r.times.push(ms);
+      r.cpu.push((c1.user + c1.system) / 1000);
+    }
   };
-  for (let i = 0; i < args.warmup; i++) for (const r of runs) await runOnce(r);
+  for (let i = 0; i < args.warmup; i++) for (const r of runs) await runOnce(r, false);
   for (let i = 0; i < args.reps; i++) {
     // Rotate the starting candidate so none always runs right after the same neighbour.
-    for (let j = 0; j < runs.length; j++) {
-      const r = runs[(i + j) % runs.length]!;
-      r.times.push(await runOnce(r));
-    }
+    for (let j = 0; j < runs.length; j++) await runOnce(runs[(i + j) % runs.length]!, true);
   }
   const reference = (what: Candidate['what']) => runs.find((r) => r.c.what === what)?.out;
   const rows = runs.map((r) => {
@@ -501,6 +558,7 @@ async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
       medianMs: median(r.times),
       p10Ms: quantile(r.times, 0.1),
       p90Ms: quantile(r.times, 0.9),
+      cpuMs: median(r.cpu),
       maxRelErr: maxDiff / Math.max(maxAbs, 1e-30),
     };
   });
@@ -560,11 +618,11 @@ async function main(): Promise<void> {
     const rows = await benchLayer(l, args);
     all.push(...rows);
     if (!args.json) {
-      console.log(`\n${l.model} ${label(l)}  batch ${l.n}, ${args.threads} threads, median of ${args.reps} [p10 .. p90] ms`);
+      console.log(`\n${l.model} ${label(l)}  batch ${l.n}, ${args.threads} threads: wall ms median of ${args.reps} [p10 .. p90], CPU ms median`);
       for (const r of rows) {
         const bad = r.maxRelErr > 1e-4 ? `  MISMATCH rel err ${r.maxRelErr.toExponential(1)}` : '';
         console.log(
-          `  ${r.what.padEnd(3)} ${r.candidate.padEnd(52)} ${r.medianMs.toFixed(1).padStart(7)}  [${r.p10Ms.toFixed(1)} .. ${r.p90Ms.toFixed(1)}]${bad}`,
+          `  ${r.what.padEnd(3)} ${r.candidate.padEnd(52)} ${r.medianMs.toFixed(1).padStart(7)}  ${`[${r.p10Ms.toFixed(1)} .. ${r.p90Ms.toFixed(1)}]`.padEnd(16)} cpu ${r.cpuMs.toFixed(1).padStart(6)}${bad}`,
         );
       }
     }

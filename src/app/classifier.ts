@@ -1,0 +1,241 @@
+/**
+ * The app-facing classifier over an exported onnx-cil model: classify images, add classes from a few examples
+ * (no training), and write the updated model. Browser-safe: the runtime comes from the backend module and image
+ * decoding from the entry point (browser.ts or node.ts).
+ */
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { decodeModel, encodeModel, type ModelProto } from '../graph/onnx-proto.js';
+import { createBackend, type Backend, type BackendOptions } from '../runtime/backend.js';
+import {
+  FEATURES_OUTPUT,
+  inputNameOf,
+  parseModelInfo,
+  PROBABILITIES_OUTPUT,
+  type InferenceModelInfo,
+} from '../export/metadata.js';
+import { packInput, resizePixels, toPixels, type ImageInput, type Pixels } from './image.js';
+import { appendClassifierRows, classifierWeight, prototypeOf } from './model-edit.js';
+
+export type { ImageInput, ImageDataLike, ShapedPixels, PixelArray } from './image.js';
+export type { InferenceModelInfo, InputLayout } from '../export/metadata.js';
+
+/** How the model runs: runtime package, threads, provider (see BackendOptions). */
+export type ClassifierOptions = Pick<BackendOptions, 'runtime' | 'device' | 'deviceId' | 'threads' | 'webProvider' | 'optimization'>;
+
+export interface Prediction {
+  label: string;
+  probability: number;
+  /** Output index of the class. */
+  index: number;
+}
+
+export interface ClassifyOptions {
+  /** How many classes to return, most probable first (default 5, at most the number of classes). */
+  topK?: number;
+}
+
+export interface NewClass {
+  label: string;
+  /** A few example images of the class. */
+  images: readonly unknown[];
+}
+
+/** Images per session run when classifying or embedding many at once. */
+const RUN_BATCH = 32;
+
+/**
+ * An exported model in an inference session. `I` is the image type the entry point accepts.
+ * @example
+ * const clf = await Classifier.fromBytes(bytes, { runtime: 'web' });
+ * const [best] = await clf.classify({ data, width: 28, height: 28 }, { topK: 1 });
+ */
+export class Classifier<I = ImageInput> {
+  private disposed = false;
+
+  protected constructor(
+    private model: ModelProto,
+    private bytes: Uint8Array,
+    private infoValue: InferenceModelInfo,
+    private backend: Backend,
+    protected readonly options: ClassifierOptions,
+  ) {}
+
+  /** Opens exported model bytes; throws for models that onnx-cil did not export. */
+  static async fromBytes(bytes: Uint8Array | ArrayBuffer, options: ClassifierOptions = {}): Promise<Classifier> {
+    const parts = await Classifier.open(bytes, options);
+    return new Classifier(parts.model, parts.bytes, parts.info, parts.backend, options);
+  }
+
+  /** Decodes, validates and starts a session: the shared part of every entry point's loader. */
+  protected static async open(input: Uint8Array | ArrayBuffer, options: ClassifierOptions, source = 'the model') {
+    if (!(input instanceof Uint8Array) && !(input instanceof ArrayBuffer)) {
+      throw new TypeError(`expected model bytes (Uint8Array or ArrayBuffer), got ${input === null ? 'null' : typeof input}`);
+    }
+    const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+    if (bytes.byteLength === 0) throw new Error(`${source} is empty`);
+    const model = decodeModel(bytes);
+    const info = parseModelInfo(model.metadata_props ?? [], source);
+    const inputs = model.graph.input.map((v) => v.name);
+    const outputs = model.graph.output.map((v) => v.name);
+    const expected = inputNameOf(info.inputLayout);
+    if (!inputs.includes(expected) || !outputs.includes(PROBABILITIES_OUTPUT) || !outputs.includes(FEATURES_OUTPUT)) {
+      throw new Error(`${source} does not have the input "${expected}" and outputs "${PROBABILITIES_OUTPUT}", "${FEATURES_OUTPUT}" its metadata promises`);
+    }
+    const backend = await createBackend(bytes, options);
+    return { model, bytes, info, backend };
+  }
+
+  /** The model's metadata: class names in output order, input size and layout, mean/std, method... */
+  get info(): Readonly<InferenceModelInfo> {
+    return this.infoValue;
+  }
+
+  get classNames(): readonly string[] {
+    return this.infoValue.classNames;
+  }
+
+  /** Which runtime device runs the model (cpu, cuda, wasm, webgpu). */
+  get device(): string {
+    return this.backend.device;
+  }
+
+  /** Turns one accepted image into pixels; entry points override it to add their own sources (files, canvases). */
+  protected async decode(image: I): Promise<Pixels> {
+    return toPixels(image);
+  }
+
+  private async prepare(images: readonly I[]): Promise<Pixels[]> {
+    if (!Array.isArray(images)) throw new TypeError('expected an array of images');
+    const [, h, w] = this.infoValue.inputSize;
+    const out: Pixels[] = [];
+    for (const [i, image] of images.entries()) {
+      try {
+        out.push(resizePixels(await this.decode(image), w, h));
+      } catch (err) {
+        const e = err as Error;
+        e.message = images.length > 1 ? `image ${i}: ${e.message}` : e.message;
+        throw e;
+      }
+    }
+    return out;
+  }
+
+  private async run(pixels: readonly Pixels[]): Promise<{ probabilities: Float32Array; features: Float32Array }> {
+    if (this.disposed) throw new Error('this classifier was disposed');
+    const { ort, session } = this.backend;
+    const { data, dims } = packInput(pixels, this.infoValue);
+    const feeds: Record<string, Tensor> = {
+      [inputNameOf(this.infoValue.inputLayout)]: data instanceof Float32Array ? new ort.Tensor('float32', data, dims) : new ort.Tensor('uint8', data, dims),
+    };
+    const out: InferenceSession.ReturnType = await session.run(feeds);
+    return {
+      probabilities: (await out[PROBABILITIES_OUTPUT]!.getData()) as Float32Array,
+      features: (await out[FEATURES_OUTPUT]!.getData()) as Float32Array,
+    };
+  }
+
+  private async runAll(pixels: readonly Pixels[]): Promise<{ probabilities: Float32Array; features: Float32Array }> {
+    const classes = this.infoValue.classNames.length;
+    const probabilities = new Float32Array(pixels.length * classes);
+    let features = new Float32Array(0);
+    for (let start = 0; start < pixels.length; start += RUN_BATCH) {
+      const part = await this.run(pixels.slice(start, start + RUN_BATCH));
+      const dim = part.features.length / Math.min(RUN_BATCH, pixels.length - start);
+      if (features.length === 0) features = new Float32Array(pixels.length * dim);
+      probabilities.set(part.probabilities, start * classes);
+      features.set(part.features, start * dim);
+    }
+    return { probabilities, features };
+  }
+
+  /**
+   * The top-k classes of one image, most probable first.
+   * @example const top = await clf.classify({ data: imageData.data, width: 28, height: 28 }, { topK: 3 });
+   */
+  async classify(image: I, opts: ClassifyOptions = {}): Promise<Prediction[]> {
+    return (await this.classifyBatch([image], opts))[0]!;
+  }
+
+  /**
+   * The top-k classes of each image (one session run per 32 images).
+   * @example const results = await clf.classifyBatch([a, b, c], { topK: 1 });
+   */
+  async classifyBatch(images: readonly I[], opts: ClassifyOptions = {}): Promise<Prediction[][]> {
+    const classes = this.infoValue.classNames.length;
+    const k = opts.topK ?? 5;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`topK must be a positive integer, got ${String(k)}`);
+    if (images.length === 0) return [];
+    const { probabilities } = await this.runAll(await this.prepare(images));
+    return images.map((_, r) => {
+      const row = probabilities.subarray(r * classes, (r + 1) * classes);
+      const order = Array.from({ length: classes }, (_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
+      return order.slice(0, Math.min(k, classes)).map((index) => ({ label: this.infoValue.classNames[index]!, probability: row[index]!, index }));
+    });
+  }
+
+  /**
+   * Class probabilities [images x classes] and L2-normalised features [images x dim], row-major.
+   * @example const { probabilities, features } = await clf.infer(images);
+   */
+  async infer(images: readonly I[]): Promise<{ probabilities: Float32Array; features: Float32Array }> {
+    if (images.length === 0) throw new RangeError('no images given');
+    return this.runAll(await this.prepare(images));
+  }
+
+  /**
+   * Adds classes from a few example images each, without training: each class's row is the L2-normalised mean of
+   * the L2-normalised features of its images (the prototype rule of SPB), appended to the cosine classifier.
+   * Existing rows stay unchanged; class names and metadata are updated and the session restarts on the new model.
+   * @example await clf.addClasses([{ label: 'Mug', images: [img1, img2, img3] }]);
+   */
+  async addClasses(classes: readonly NewClass[]): Promise<void> {
+    if (!Array.isArray(classes) || classes.length === 0) throw new TypeError('addClasses expects a non-empty array of {label, images}');
+    if (this.infoValue.head !== 'cosine') throw new Error(`classes can be added only to models with a cosine classifier; this one has a ${this.infoValue.head} head`);
+    const seen = new Set(this.infoValue.classNames);
+    for (const c of classes) {
+      if (typeof c?.label !== 'string' || c.label.trim() === '') throw new TypeError('every new class needs a non-empty string label');
+      if (seen.has(c.label)) throw new Error(`the model already has a class "${c.label}"`);
+      seen.add(c.label);
+      if (!Array.isArray(c.images) || c.images.length === 0) throw new Error(`class "${c.label}" has no images`);
+    }
+    const { dim } = classifierWeight(this.model);
+    const rows = new Float32Array(classes.length * dim);
+    for (const [i, c] of classes.entries()) {
+      let pixels: Pixels[];
+      try {
+        pixels = await this.prepare(c.images as I[]);
+      } catch (err) {
+        (err as Error).message = `class "${c.label}": ${(err as Error).message}`;
+        throw err;
+      }
+      const { features } = await this.runAll(pixels);
+      rows.set(prototypeOf(features, dim), i * dim);
+    }
+    // Edit a copy so that a failure leaves the classifier as it was.
+    const model = decodeModel(this.bytes);
+    const info = appendClassifierRows(model, this.infoValue, rows, classes.map((c) => c.label));
+    const bytes = encodeModel(model);
+    const backend = await createBackend(bytes, this.options);
+    const old = this.backend;
+    this.model = model;
+    this.bytes = bytes;
+    this.infoValue = info;
+    this.backend = backend;
+    await old.session.release();
+  }
+
+  /**
+   * The current model as ONNX bytes (with any added classes), loadable by `loadClassifier` and any ONNX tool.
+   * @example const blob = new Blob([clf.toBytes()], { type: 'application/octet-stream' });
+   */
+  toBytes(): Uint8Array {
+    return this.bytes.slice();
+  }
+
+  /** Releases the inference session; the classifier cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.backend.session.release();
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Runs a whole class-incremental protocol with one method: phase after phase through the learner lifecycle,
+ * evaluating after each, checkpointing after every epoch (atomic) so an interrupted run resumes where it stopped
+ * and ends with the same metrics.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildLabelMap } from '../data/batches.js';
+import { indicesOfClasses, type ImageDataset } from '../data/dataset.js';
+import { getModelSpec } from '../nn/models.js';
+import type { Device } from '../runtime/backend.js';
+import { writeFileAtomic } from '../train/atomic-file.js';
+import type { EpochEvent, StepEvent } from '../train/loop.js';
+import { loadCilCheckpoint, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta, type RunProgress } from './checkpoint.js';
+import { loadProtocolData } from './data.js';
+import { emptyLearnerState, IncrementalLearner, phaseSeed, type EvaluationData, type PhaseData, type TrainStats } from './learner.js';
+import { summarize, type PhaseEvaluation, type RunSummary } from './metrics.js';
+import { resolveMethod } from './methods/index.js';
+import { phaseGroups, resolveClassOrder, type Protocol } from './protocol.js';
+import { metricsCsv, renderReport } from './report.js';
+
+export interface RunOptions {
+  protocol: Protocol;
+  /** Preset name (or protocol file) the protocol came from, for reports. */
+  preset: string;
+  method: string;
+  methodConfig?: Record<string, unknown>;
+  epochsScale?: number;
+  dataPath?: string;
+  outDir: string;
+  resume?: boolean;
+  /**
+   * Run folder whose phase 0 this run reuses instead of training it again. Phase 0 is plain cross-entropy for every
+   * method, so runs that differ only in method or later-phase settings can share it; protocol data, model, class
+   * order, base schedule, seed and epochs scale must match.
+   */
+  baseFrom?: string;
+  device?: Device;
+  deviceId?: number;
+  threads?: number;
+  workers?: number;
+}
+
+export interface RunHooks {
+  onInfo?(message: string): void;
+  onPhaseStart?(e: { phase: number; phases: number; newClasses: string[]; trains: boolean; startEpoch: number }): void;
+  onStep?(e: StepEvent & { phase: number; phases: number; iterations: number }): void;
+  onEpoch?(e: EpochEvent & { phase: number }): void;
+  onPhaseEnd?(e: PhaseEvaluation): void;
+}
+
+/** The run's final result (also written as metrics.json); accuracies are fractions in [0, 1]. */
+export interface RunResult extends RunSummary {
+  method: string;
+  preset: string;
+  seed: number;
+  model: string;
+  dataset: string;
+  bn: 'train' | 'frozen';
+  epochsScale: number;
+  methodConfig: Record<string, unknown>;
+  classNames: string[];
+  phases: PhaseEvaluation[];
+  /** Training time over all phases and the training throughput. */
+  trainSeconds: number;
+  imagesPerSecond: number;
+  /** Wall time of the whole run (summed over resumed segments). */
+  wallSeconds: number;
+  device: string;
+  outDir: string;
+}
+
+/** The resolved configuration of a run, stored as config.json; a resumed run must match it. */
+export interface RunConfig {
+  preset: string;
+  method: string;
+  methodConfig: Record<string, unknown>;
+  epochsScale: number;
+  protocol: Protocol;
+}
+
+function datasetLabel(protocol: Protocol): string {
+  return protocol.data.kind === 'registered' ? protocol.data.name : `image-folder`;
+}
+
+function checkImages(protocol: Protocol, ds: ImageDataset): void {
+  if (protocol.data.kind === 'image-folder' && ds.channels !== protocol.data.channels) {
+    throw new Error(`the protocol expects ${protocol.data.channels}-channel images; ${ds.name} has ${ds.channels}`);
+  }
+}
+
+/** Phase 0 of another run, after checking that it was trained exactly as this run's phase 0 would be. */
+function loadSharedBase(runDir: string, protocol: Protocol, epochsScale: number): { state: ReturnType<typeof loadCilCheckpoint>['state']; evaluation: PhaseEvaluation; wallSeconds: number } {
+  const { meta, state } = loadCilCheckpoint(join(runDir, RUN_FILES.phase(0)));
+  const phase0 = (p: Protocol, scale: number) =>
+    JSON.stringify({ data: p.data, model: p.model, order: p.classOrder, base: p.baseClasses, schedule: p.schedules.base, aug: p.augmentation, seed: p.seed, evalBatchSize: p.evalBatchSize, scale });
+  if (phase0(meta.protocol, meta.epochsScale) !== phase0(protocol, epochsScale)) {
+    throw new Error(`--base-from ${runDir}: its phase 0 was trained with other data, model, class order, base schedule, seed or epochs scale`);
+  }
+  return { state: { ...state, teacher: null }, evaluation: meta.evaluations[0]!, wallSeconds: (meta as { wallSeconds?: number }).wallSeconds ?? 0 };
+}
+
+/**
+ * Runs (or resumes) a protocol and writes the run folder: config.json, checkpoint.onnx (latest, for resume),
+ * phase-N.onnx, metrics.json, metrics.csv and report.html.
+ * @example const result = await runProtocol({ protocol: loadProtocol('fmnist-mini-b5-p5'), preset: 'fmnist-mini-b5-p5', method: 'spb', outDir: 'runs/demo' });
+ */
+export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const wallStart = performance.now();
+  const { method, config: methodConfig, policy } = resolveMethod(opts.method, opts.methodConfig);
+  const protocol = opts.protocol;
+  const epochsScale = opts.epochsScale ?? 1;
+  const config: RunConfig = { preset: opts.preset, method: method.name, methodConfig, epochsScale, protocol };
+  mkdirSync(opts.outDir, { recursive: true });
+  const configPath = join(opts.outDir, RUN_FILES.config);
+  const latestPath = join(opts.outDir, RUN_FILES.latest);
+  const resuming = !!opts.resume && existsSync(latestPath);
+  if (resuming) {
+    const before = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as RunConfig) : null;
+    if (before && JSON.stringify(before) !== JSON.stringify(config)) {
+      throw new Error(`cannot resume: ${configPath} records a different run (method, preset, seed, scale or schedule); use another --out or drop --resume`);
+    }
+  } else if (existsSync(latestPath)) {
+    throw new Error(`${opts.outDir} already holds a run; pass --resume to continue it, or choose another --out`);
+  }
+
+  const { train, test } = await loadProtocolData(protocol.data, opts.dataPath);
+  checkImages(protocol, train);
+  const order = resolveClassOrder(protocol.classOrder, train.classNames.length);
+  const groups = phaseGroups(protocol, order);
+  const spec = getModelSpec(protocol.model);
+  const inputShape: [number, number, number] = [train.channels, train.height, train.width];
+  const setup = {
+    model: protocol.model,
+    spec,
+    inputShape,
+    backend: { device: opts.device ?? 'cpu', deviceId: opts.deviceId ?? 0, threads: opts.threads },
+    evalBatchSize: protocol.evalBatchSize,
+    workers: opts.workers ?? 1,
+    seed: protocol.seed,
+  };
+
+  let learnerState = emptyLearnerState();
+  let evaluations: PhaseEvaluation[] = [];
+  let progress: RunProgress = { completedPhases: 0, current: null };
+  let wallBefore = 0;
+  if (resuming) {
+    const saved = loadCilCheckpoint(latestPath);
+    learnerState = saved.state;
+    evaluations = saved.meta.evaluations;
+    progress = saved.meta.progress;
+    wallBefore = (saved.meta as CilCheckpointMeta & { wallSeconds?: number }).wallSeconds ?? 0;
+    hooks.onInfo?.(
+      progress.current
+        ? `resuming phase ${progress.current.phase} after epoch ${progress.current.completedEpochs}`
+        : `resuming at phase ${progress.completedPhases}`,
+    );
+  } else {
+    writeFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n');
+    if (opts.baseFrom) {
+      const base = loadSharedBase(opts.baseFrom, protocol, epochsScale);
+      learnerState = base.state;
+      evaluations = [base.evaluation];
+      progress = { completedPhases: 1, current: null };
+      wallBefore = base.wallSeconds;
+      hooks.onInfo?.(`reusing phase 0 of ${opts.baseFrom}`);
+    }
+  }
+  const learner = new IncrementalLearner(policy, setup, learnerState);
+
+  const outputNames = (classes: number) => order.slice(0, classes).map((c) => train.classNames[c]!);
+  const metaFor = (phase: number): CilCheckpointMeta & { wallSeconds: number } => ({
+    kind: 'cil',
+    model: protocol.model,
+    head: 'cosine',
+    classNames: outputNames(learner.state.classes),
+    inputShape,
+    mean: [...train.mean],
+    std: [...train.std],
+    dataset: datasetLabel(protocol),
+    method: method.name,
+    methodConfig,
+    protocol,
+    epochsScale,
+    phase,
+    classesSeen: learner.state.classes,
+    classOrder: order.slice(0, learner.state.classes),
+    evaluations,
+    progress,
+    wallSeconds: wallBefore + (performance.now() - wallStart) / 1000,
+  });
+
+  const phases = groups.length;
+  let device = 'cpu';
+  if (opts.baseFrom && !resuming) {
+    const meta = metaFor(0);
+    saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(0)), learner, meta);
+    saveCilCheckpoint(latestPath, learner, meta);
+  }
+  for (let phase = progress.completedPhases; phase < phases; phase++) {
+    const seen = groups.slice(0, phase + 1).flat();
+    const oldClasses = phase === 0 ? 0 : groups.slice(0, phase).flat().length;
+    const data: PhaseData = {
+      phase,
+      train,
+      labelMap: buildLabelMap(seen, train.classNames.length),
+      newIndices: indicesOfClasses(train, groups[phase]!),
+      seenIndices: policy.laterPhaseData === 'seen' ? indicesOfClasses(train, seen) : undefined,
+      oldClasses,
+      newClasses: groups[phase]!.length,
+      schedule: phase === 0 ? protocol.schedules.base : protocol.schedules.incremental,
+      epochsScale,
+      augment: protocol.augmentation,
+      bnMode: phase === 0 ? 'train' : protocol.laterPhaseBn,
+      seed: phaseSeed(protocol.seed, phase),
+    };
+    for (const cls of groups[phase]!) {
+      if (!data.newIndices.some((i) => train.labels[i] === cls)) throw new Error(`class "${train.classNames[cls]}" has no training images`);
+    }
+    const resumedHere = progress.current?.phase === phase ? progress.current : null;
+    if (!resumedHere) await learner.beforePhase(data);
+    const stats: TrainStats = { seconds: resumedHere?.trainSeconds ?? 0, images: resumedHere?.trainImages ?? 0, iterations: 0, lastEpoch: {} };
+    hooks.onPhaseStart?.({
+      phase,
+      phases,
+      newClasses: groups[phase]!.map((c) => train.classNames[c]!),
+      trains: learner.trains(phase),
+      startEpoch: resumedHere?.completedEpochs ?? 0,
+    });
+    const trained = await learner.train(data, {
+      startEpoch: resumedHere?.completedEpochs ?? 0,
+      onStep: (e) => hooks.onStep?.({ ...e, phase, phases }),
+      onEpochEnd: async (e) => {
+        stats.seconds += e.seconds;
+        stats.images += e.images;
+        progress = { completedPhases: phase, current: { phase, completedEpochs: e.epoch + 1, trainSeconds: stats.seconds, trainImages: stats.images } };
+        saveCilCheckpoint(latestPath, learner, metaFor(phase));
+        hooks.onEpoch?.({ ...e, phase });
+      },
+    });
+    stats.lastEpoch = trained.lastEpoch;
+    await learner.afterPhase(data);
+    const evalData: EvaluationData = {
+      test,
+      labelMap: data.labelMap,
+      indices: indicesOfClasses(test, seen),
+      groupOfOutput: Int32Array.from(groups.slice(0, phase + 1).flatMap((g, k) => g.map(() => k))),
+      phase,
+    };
+    const evaluation = await learner.evaluate(evalData, stats);
+    evaluations = [...evaluations, evaluation];
+    progress = { completedPhases: phase + 1, current: null };
+    const meta = metaFor(phase);
+    saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(phase)), learner, meta);
+    saveCilCheckpoint(latestPath, learner, meta);
+    hooks.onPhaseEnd?.(evaluation);
+    device = learner.setup.backend.device === 'cuda' ? 'cuda' : 'cpu';
+  }
+
+  const summary = summarize(evaluations);
+  const trainSeconds = evaluations.reduce((a, e) => a + e.trainSeconds, 0);
+  const trainImages = evaluations.reduce((a, e) => a + e.trainImages, 0);
+  const result: RunResult = {
+    method: method.name,
+    preset: opts.preset,
+    seed: protocol.seed,
+    model: protocol.model,
+    dataset: datasetLabel(protocol),
+    bn: protocol.laterPhaseBn,
+    epochsScale,
+    methodConfig,
+    classNames: outputNames(learner.state.classes),
+    ...summary,
+    phases: evaluations,
+    trainSeconds,
+    imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+    wallSeconds: wallBefore + (performance.now() - wallStart) / 1000,
+    device,
+    outDir: opts.outDir,
+  };
+  writeFileAtomic(join(opts.outDir, RUN_FILES.metricsJson), JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(join(opts.outDir, RUN_FILES.metricsCsv), metricsCsv(result));
+  writeFileAtomic(join(opts.outDir, RUN_FILES.report), await renderReport(result, groups.map((g) => g.map((c) => train.classNames[c]!))));
+  return result;
+}

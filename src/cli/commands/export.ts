@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { exportModel, loadExportSource, type InputLayout } from '../../export/index.js';
+import { writeFileAtomic } from '../../train/atomic-file.js';
+import { info } from '../progress.js';
+
+interface ExportArgs {
+  from: string;
+  out: string;
+  input: 'float32' | 'float32-nchw' | 'uint8-rgba' | 'uint8-nhwc';
+  'single-head': boolean;
+  json: boolean;
+}
+
+export const exportCommand: CommandModule<object, ExportArgs> = {
+  command: 'export',
+  describe: 'Write an inference model (.onnx) for apps and browsers from a checkpoint or run folder',
+  builder: (y: Argv) =>
+    y
+      .option('from', { type: 'string', demandOption: true, describe: 'a checkpoint .onnx, or a run folder (its latest checkpoint is used)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'the .onnx file to write' })
+      .option('input', {
+        choices: ['float32', 'float32-nchw', 'uint8-rgba', 'uint8-nhwc'] as const,
+        default: 'float32' as const,
+        describe: 'float32: normalised NCHW floats; uint8-rgba: canvas RGBA bytes [N,H,W,4]; uint8-nhwc: bytes [N,H,W,C] (normalisation inside the model)',
+      })
+      .option('single-head', { type: 'boolean', default: false, describe: 'export one classifier head even for multi-head methods (SPB-M)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object describing the export on stdout' })
+      .example('$0 export --from runs/train --out model.onnx --input uint8-rgba', 'a model that takes canvas pixels') as Argv<ExportArgs>,
+  handler: (a) => {
+    const { path, checkpoint, accuracy } = loadExportSource(a.from);
+    const input: InputLayout = a.input === 'float32' ? 'float32-nchw' : a.input;
+    const result = exportModel(checkpoint, { input, singleHead: a['single-head'], accuracy });
+    mkdirSync(dirname(a.out) || '.', { recursive: true });
+    writeFileAtomic(a.out, result.bytes);
+    const summary = {
+      checkpoint: path,
+      out: a.out,
+      bytes: result.bytes.byteLength,
+      foldedBatchNorms: result.foldedBatchNorms,
+      ...result.info,
+    };
+    if (a.json) {
+      process.stdout.write(JSON.stringify(summary) + '\n');
+      return;
+    }
+    const acc = result.info.accuracy !== undefined ? `, run accuracy ${(result.info.accuracy * 100).toFixed(2)}%` : '';
+    info(
+      `exported ${path} -> ${a.out} (${(result.bytes.byteLength / 1024).toFixed(0)} KiB): ${result.info.model} ${result.info.head}, ` +
+        `${result.info.classNames.length} classes, input ${input} [${result.info.inputSize.join('x')}], ${result.foldedBatchNorms} BatchNorms folded${acc}`,
+    );
+  },
+};

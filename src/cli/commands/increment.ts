@@ -1,0 +1,76 @@
+import type { Argv, CommandModule } from 'yargs';
+import { incrementModel } from '../../cil/increment.js';
+import { runtimeOptions } from '../options.js';
+import { createProgress, info } from '../progress.js';
+
+interface IncrementArgs {
+  from: string;
+  data: string;
+  classes?: string[];
+  out?: string;
+  resize: boolean;
+  'epochs-scale'?: number;
+  seed?: number;
+  device: 'cpu' | 'cuda' | 'auto';
+  'device-id': number;
+  threads?: number;
+  workers: number;
+  json: boolean;
+}
+
+export const incrementCommand: CommandModule<object, IncrementArgs> = {
+  command: 'increment',
+  describe: 'Teach a trained model new classes from their images only (one SPB phase) and write the next checkpoint',
+  builder: (y: Argv) =>
+    runtimeOptions(y)
+      .option('from', { type: 'string', demandOption: true, describe: 'run folder (its latest phase) or class-incremental checkpoint' })
+      .option('data', { type: 'string', demandOption: true, describe: 'image folder: one sub-folder of PNG/JPEG images per new class' })
+      .option('classes', { type: 'string', array: true, describe: 'sub-folders (class names) to learn; default all' })
+      .option('out', { type: 'string', describe: 'output checkpoint (default phase-<N>.onnx beside the input)' })
+      .option('resize', { type: 'boolean', default: false, describe: "resize images to the model's input size instead of rejecting other sizes" })
+      .option('epochs-scale', { type: 'number', describe: "multiply the phase's epochs (default: the run's)" })
+      .option('seed', { type: 'number' })
+      .option('workers', { type: 'number', default: 1 })
+      .example('$0 increment --from runs/fmnist-mini-b5-p5-spb-s1 --data photos/new', 'add the classes in photos/new/<class>/') as Argv<IncrementArgs>,
+  handler: async (a) => {
+    const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | {loss} | {rate} img/s | ETA {eta_formatted}');
+    let barEpoch = -1;
+    const result = await incrementModel(
+      {
+        from: a.from,
+        data: a.data,
+        classes: a.classes,
+        out: a.out,
+        resize: a.resize,
+        epochsScale: a['epochs-scale'],
+        seed: a.seed,
+        device: a.device,
+        deviceId: a['device-id'],
+        threads: a.threads,
+        workers: a.workers,
+      },
+      {
+        onInfo: info,
+        onStep: (e) => {
+          const payload = {
+            epoch: `${e.epoch + 1}/${e.epochs}`,
+            loss: [`loss ${e.loss.toFixed(4)}`, ...Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`)].join(' '),
+            rate: e.imagesPerSecond.toFixed(0),
+          };
+          if (e.epoch !== barEpoch) {
+            bar.stop();
+            barEpoch = e.epoch;
+            bar.start(Math.min(e.batches, e.iterations - e.epoch * e.batches), payload);
+          }
+          bar.update(e.batch, payload);
+        },
+        onEpochEnd: () => {
+          bar.stop();
+          barEpoch = -1;
+        },
+      },
+    );
+    info(`learned ${result.newClasses.join(', ')} in ${result.trainSeconds.toFixed(1)} s; the model now has ${result.classNames.length} classes; checkpoint ${result.checkpoint}`);
+    if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
+  },
+};

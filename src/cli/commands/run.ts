@@ -1,0 +1,112 @@
+import type { Argv, CommandModule } from 'yargs';
+import { METHODS } from '../../cil/methods/index.js';
+import { loadProtocol, protocolPresets } from '../../cil/protocol.js';
+import { runProtocol } from '../../cil/run.js';
+import { runtimeOptions } from '../options.js';
+import { createProgress, info } from '../progress.js';
+
+interface RunArgs {
+  preset: string;
+  method: string;
+  out?: string;
+  seed?: number;
+  'epochs-scale': number;
+  bn?: 'train' | 'frozen';
+  data?: string;
+  resume: boolean;
+  'base-from'?: string;
+  distillation?: boolean;
+  'reciprocal-weights'?: boolean;
+  'classifier-init'?: 'prototype' | 'random';
+  device: 'cpu' | 'cuda' | 'auto';
+  'device-id': number;
+  threads?: number;
+  workers: number;
+  json: boolean;
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'Run a class-incremental protocol (all phases) with one method, evaluating after every phase',
+  builder: (y: Argv) =>
+    runtimeOptions(y)
+      .option('preset', { type: 'string', default: 'fmnist-mini-b5-p5', describe: `protocol preset (${[...protocolPresets().keys()].join(', ')}) or a .yaml/.json protocol file` })
+      .option('method', { type: 'string', choices: [...METHODS.keys()], default: 'spb', describe: 'learning method' })
+      .option('out', { type: 'string', describe: 'run folder (default runs/<preset>-<method>-s<seed>)' })
+      .option('seed', { type: 'number', describe: "seed of weights and batches (default: the preset's)" })
+      .option('epochs-scale', { type: 'number', default: 1, describe: 'multiply every epoch count and milestone (in iterations, rounded; >= 1 iteration per phase)' })
+      .option('bn', { choices: ['train', 'frozen'] as const, describe: "BatchNorm in later phases (default: the preset's)" })
+      .option('data', { type: 'string', describe: 'folder holding the dataset files (or the image folder with train/ and val/)' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
+      .option('base-from', { type: 'string', describe: 'reuse phase 0 of this run folder (same protocol, seed and scale; phase 0 is the same for every method)' })
+      .option('distillation', { type: 'boolean', describe: 'spb ablation: --no-distillation trains with CE only' })
+      .option('reciprocal-weights', { type: 'boolean', describe: 'spb ablation: --no-reciprocal-weights weights both terms 1' })
+      .option('classifier-init', { choices: ['prototype', 'random'] as const, describe: 'how new classifier rows start (spb, ft, joint)' })
+      .option('workers', { type: 'number', default: 1, describe: 'batch-preparation worker threads (0: in the main thread)' })
+      .example('$0 run', 'the default: SPB on fmnist-mini-b5-p5, a few minutes on 2 cores')
+      .example('$0 run --preset fmnist-b5-p5 --method ft --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'quick fine-tuning baseline') as Argv<RunArgs>,
+  handler: async (a) => {
+    const protocol = loadProtocol(a.preset);
+    if (a.seed !== undefined) protocol.seed = a.seed;
+    if (a.bn) protocol.laterPhaseBn = a.bn;
+    const methodConfig: Record<string, unknown> = {};
+    if (a.distillation !== undefined) methodConfig['distillation'] = a.distillation;
+    if (a['reciprocal-weights'] !== undefined) methodConfig['reciprocalWeights'] = a['reciprocal-weights'];
+    if (a['classifier-init'] !== undefined) methodConfig['classifierInit'] = a['classifier-init'];
+    const out = a.out ?? `runs/${protocol.name}-${a.method}-s${protocol.seed}`;
+    const bar = createProgress('phase {phase} epoch {epoch} |{bar}| {value}/{total} | {loss} | {rate} img/s | ETA {eta_formatted}');
+    let barKey = '';
+    const result = await runProtocol(
+      {
+        protocol,
+        preset: a.preset,
+        method: a.method,
+        methodConfig,
+        epochsScale: a['epochs-scale'],
+        dataPath: a.data,
+        outDir: out,
+        resume: a.resume,
+        baseFrom: a['base-from'],
+        device: a.device,
+        deviceId: a['device-id'],
+        threads: a.threads,
+        workers: a.workers,
+      },
+      {
+        onInfo: info,
+        onPhaseStart: (e) =>
+          info(`phase ${e.phase}/${e.phases - 1}: ${e.newClasses.length} new class${e.newClasses.length > 1 ? 'es' : ''} (${e.newClasses.slice(0, 5).join(', ')}${e.newClasses.length > 5 ? ', ...' : ''})${e.trains ? '' : ' - prototypes only, no training'}`),
+        onStep: (e) => {
+          const key = `${e.phase}/${e.epoch}`;
+          const payload = {
+            phase: `${e.phase}/${e.phases - 1}`,
+            epoch: `${e.epoch + 1}/${e.epochs}`,
+            loss: [`loss ${e.loss.toFixed(4)}`, ...Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`)].join(' '),
+            rate: e.imagesPerSecond.toFixed(0),
+          };
+          if (key !== barKey) {
+            bar.stop();
+            barKey = key;
+            bar.start(Math.min(e.batches, e.iterations - e.epoch * e.batches), payload);
+          }
+          bar.update(e.batch, payload);
+        },
+        onEpoch: (e) => {
+          bar.stop();
+          barKey = '';
+          const parts = Object.entries(e.meanScalars).map(([k, v]) => ` ${k} ${v.toFixed(4)}`).join('');
+          info(`  epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)}${parts} | train acc ${pct(e.trainAccuracy)} | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s`);
+        },
+        onPhaseEnd: (p) =>
+          info(`  after phase ${p.phase}: top-1 ${pct(p.accuracy)} | top-5 ${pct(p.top5)} | NCM ${pct(p.ncmAccuracy)} | old ${pct(p.oldAccuracy)} | new ${pct(p.newAccuracy)} | groups [${p.groupAccuracy.map((g) => (g * 100).toFixed(1)).join(' ')}]`),
+      },
+    );
+    info(
+      `${result.method} on ${result.preset}: average incremental accuracy ${pct(result.averageIncrementalAccuracy)}, final ${pct(result.finalAccuracy)}, ` +
+        `forgetting ${pct(result.forgetting)}, ${result.imagesPerSecond.toFixed(0)} img/s, ${result.wallSeconds.toFixed(0)} s; report ${out}/report.html`,
+    );
+    if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
+  },
+};

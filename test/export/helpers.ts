@@ -1,0 +1,149 @@
+/** Shared fixtures of the export tests: small checkpoints with non-trivial BatchNorm statistics, made in milliseconds. */
+import { spawnSync } from 'node:child_process';
+import { allocateSharedBytes, type ImageDataset } from '../../src/data/dataset.js';
+import { SeededRandom } from '../../src/data/rng.js';
+import type { GraphBuilder, Value } from '../../src/graph/builder.js';
+import { cosineHead, linearHead } from '../../src/nn/heads.js';
+import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
+import type { ParamSource, StateDict } from '../../src/nn/params.js';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointContents } from '../../src/train/checkpoint.js';
+import type { ModelMeta } from '../../src/train/classifier.js';
+import { predict } from '../../src/train/evaluate.js';
+import { EvalSession, completeState } from '../../src/train/session.js';
+import { buildEvalGraph } from '../../src/train/training-graph.js';
+
+export interface FixtureOptions {
+  model: 'convnet' | 'resnet32';
+  head?: 'cosine' | 'linear';
+  classNames: string[];
+  inputShape: [number, number, number];
+  mean: number[];
+  std: number[];
+  seed?: number;
+  /** Extra metadata (method, accuracy...) merged into the checkpoint's. */
+  meta?: Record<string, unknown>;
+}
+
+function forwardOf(opts: FixtureOptions) {
+  const spec = getModelSpec(opts.model);
+  return (params: ParamSource, x: Value) => {
+    const { features } = buildBackbone(spec, params, x);
+    const head = opts.head === 'linear' ? linearHead : cosineHead;
+    return { logits: head(params, 'fc', features, opts.classNames.length), features };
+  };
+}
+
+/**
+ * A checkpoint with initial weights and randomised BatchNorm scale, shift and running statistics (so that folding
+ * changes every convolution), encoded and decoded like a saved one.
+ */
+export function makeCheckpoint(opts: FixtureOptions): { bytes: Uint8Array; checkpoint: CheckpointContents<ModelMeta> } {
+  const forward = forwardOf(opts);
+  const graph = buildEvalGraph({ name: 'fixture', batchSize: 1, inputShape: opts.inputShape, forward: ({ params, x }) => forward(params, x) });
+  const state: StateDict = completeState(graph.params, new Map(), opts.seed ?? 7);
+  const rng = new SeededRandom(opts.seed ?? 7);
+  const shapes = new Map<string, number[]>();
+  for (const p of graph.params) {
+    shapes.set(p.name, [...p.shape]);
+    const v = state.get(p.name)!;
+    const u = () => rng.nextFloat();
+    if (p.name.endsWith('running_mean')) v.forEach((_, i) => (v[i] = (u() - 0.5) * 0.4));
+    else if (p.name.endsWith('running_var')) v.forEach((_, i) => (v[i] = 0.5 + u() * 1.5));
+    else if (/bn\d*\.weight$|downsample\.1\.weight$/.test(p.name)) v.forEach((_, i) => (v[i] = 0.5 + u()));
+    else if (/bn\d*\.bias$|downsample\.1\.bias$/.test(p.name)) v.forEach((_, i) => (v[i] = (u() - 0.5) * 0.4));
+  }
+  const meta: ModelMeta & Record<string, unknown> = {
+    kind: 'classifier',
+    model: opts.model,
+    head: opts.head ?? 'cosine',
+    classNames: opts.classNames,
+    inputShape: opts.inputShape,
+    mean: opts.mean,
+    std: opts.std,
+    dataset: 'fixture',
+    ...opts.meta,
+  };
+  const bytes = encodeCheckpoint({ meta, state, shapes, inputShape: opts.inputShape, inference: ({ params, x }) => forward(params, x) });
+  return { bytes, checkpoint: decodeCheckpoint<ModelMeta>(bytes) };
+}
+
+/** Logits of the checkpoint's evaluation graph (the training code's own evaluation path) over a dataset. */
+export async function checkpointLogits(opts: FixtureOptions, state: StateDict, ds: ImageDataset): Promise<Float32Array> {
+  const forward = forwardOf(opts);
+  const graph = buildEvalGraph({ name: 'fixture-eval', batchSize: 64, inputShape: opts.inputShape, forward: ({ params, x }) => ({ logits: forward(params, x).logits }) });
+  const evaluator = await EvalSession.create(graph, 64, opts.inputShape);
+  try {
+    return (await predict(evaluator, ds, state)).outputs['logits']!;
+  } finally {
+    await evaluator.release();
+  }
+}
+
+/** Row-wise softmax (float64 sums). */
+export function softmaxRows(logits: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r < logits.length / width; r++) {
+    const row = logits.subarray(r * width, (r + 1) * width);
+    const max = Math.max(...row);
+    let sum = 0;
+    for (let j = 0; j < width; j++) sum += Math.exp(row[j]! - max);
+    for (let j = 0; j < width; j++) out[r * width + j] = Math.exp(row[j]! - max) / sum;
+  }
+  return out;
+}
+
+/** Index of the largest value of each row. */
+export function argmaxRows(scores: Float32Array, width: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < scores.length / width; r++) {
+    let best = 0;
+    for (let j = 1; j < width; j++) if (scores[r * width + j]! > scores[r * width + best]!) best = j;
+    out.push(best);
+  }
+  return out;
+}
+
+/** Gap between the two largest values of a row: argmax comparisons are meaningful only above float noise. */
+export function topMargin(scores: Float32Array, width: number, r: number): number {
+  const row = [...scores.subarray(r * width, (r + 1) * width)].sort((a, b) => b - a);
+  return row[0]! - (row[1] ?? -Infinity);
+}
+
+/** `count` smooth synthetic images (sums of random sinusoids), uint8 NCHW, with labels 0..classes-1. */
+export function syntheticDataset(count: number, shape: [number, number, number], classes: number, seed = 3): ImageDataset {
+  const [c, h, w] = shape;
+  const rng = new SeededRandom(seed);
+  const images = allocateSharedBytes(count * c * h * w);
+  for (let n = 0; n < count; n++) {
+    for (let ch = 0; ch < c; ch++) {
+      const fx = rng.nextFloat() * 0.6;
+      const fy = rng.nextFloat() * 0.6;
+      const phase = rng.nextFloat() * 6.28;
+      const base = rng.nextFloat() * 80;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        images[((n * c + ch) * h + y) * w + x] = Math.round(base + 80 + 80 * Math.sin(fx * x + fy * y + phase) * (0.5 + rng.nextFloat() * 0.5));
+      }
+    }
+  }
+  return {
+    name: 'synthetic/test',
+    images,
+    labels: Int32Array.from({ length: count }, (_, i) => i % classes),
+    count,
+    channels: c,
+    height: h,
+    width: w,
+    classNames: Array.from({ length: classes }, (_, i) => `class-${i}`),
+    mean: Array(c).fill(0.5),
+    std: Array(c).fill(0.25),
+  };
+}
+
+/** Whether Debian's python3-onnx is importable (the checker tests skip visibly otherwise). */
+export const HAVE_PYTHON_ONNX = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
+
+/** Runs onnx.checker.check_model(full_check=True) on a file; returns the error text, or null when it passes. */
+export function onnxCheck(path: string): string | null {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], { encoding: 'utf8' });
+  return r.status === 0 ? null : r.stderr || `exit ${r.status}`;
+}

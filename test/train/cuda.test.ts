@@ -1,0 +1,64 @@
+/**
+ * onnxruntime's CUDA provider: the same resnet32 training step at batch 128 must give the CPU's loss (within 1e-3)
+ * for the same weights and batch. Skipped, visibly, where the provider cannot load.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { encodeModel } from '../../src/graph/onnx-proto.js';
+import { add } from '../../src/graph/ops/index.js';
+import { crossEntropy } from '../../src/nn/functional.js';
+import { cosineHead } from '../../src/nn/heads.js';
+import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
+import { createBackend } from '../../src/runtime/backend.js';
+import { TrainingSession } from '../../src/train/session.js';
+import { buildTrainingGraph } from '../../src/train/training-graph.js';
+
+async function cudaUnavailable(): Promise<string | null> {
+  const g = new GraphBuilder('probe');
+  const x = g.input('x', 'float32', [1]);
+  g.output(add(x, g.constF32(1)), 'y');
+  try {
+    const b = await createBackend(encodeModel(g.toModel()), { device: 'cuda', logSeverityLevel: 4 });
+    await b.session.release();
+    return null;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0]!;
+  }
+}
+
+test('resnet32 training step on CUDA matches the CPU loss within 1e-3', async (t) => {
+  const reason = await cudaUnavailable();
+  if (reason) {
+    t.skip(`skipped: no CUDA provider (${reason})`);
+    return;
+  }
+  const graph = buildTrainingGraph({
+    name: 'resnet32-parity',
+    batchSize: 128,
+    inputShape: [3, 32, 32],
+    bnMode: 'train',
+    optimizer: { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
+    forward: ({ params, x, y }) => {
+      const { features } = buildBackbone(getModelSpec('resnet32'), params, x);
+      params.group = 'classifier';
+      const logits = cosineHead(params, 'fc', features, 100);
+      return { loss: crossEntropy(logits, y), logits };
+    },
+  });
+  let s = 12345;
+  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const x = Float32Array.from({ length: 128 * 3 * 32 * 32 }, rand);
+  const y = BigInt64Array.from({ length: 128 }, (_, i) => BigInt((i * 7) % 100));
+  const lrs = { backbone: 0.1, classifier: 0.1 };
+  const cpu = await TrainingSession.create(graph, new Map(), { seed: 3, device: 'cpu' });
+  const gpu = await TrainingSession.create(graph, new Map(), { seed: 3, device: 'cuda' });
+  for (let step = 0; step < 3; step++) {
+    const a = await cpu.step(x, y, lrs);
+    const b = await gpu.step(x, y, lrs);
+    t.diagnostic(`step ${step}: cpu loss ${a.loss.toFixed(6)}, cuda loss ${b.loss.toFixed(6)}`);
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-3, `step ${step}: cpu ${a.loss} vs cuda ${b.loss}`);
+  }
+  await cpu.release();
+  await gpu.release();
+});
