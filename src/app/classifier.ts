@@ -194,7 +194,8 @@ export class Classifier<I = ImageInput> {
     const seen = new Set(this.infoValue.classNames);
     for (const c of classes) {
       if (typeof c?.label !== 'string' || c.label.trim() === '') throw new TypeError('every new class needs a non-empty string label');
-      if (seen.has(c.label)) throw new Error(`the model already has a class "${c.label}"`);
+      if (this.infoValue.classNames.includes(c.label)) throw new Error(`the model already has a class "${c.label}"`);
+      if (seen.has(c.label)) throw new Error(`the label "${c.label}" is given twice`);
       seen.add(c.label);
       if (!Array.isArray(c.images) || c.images.length === 0) throw new Error(`class "${c.label}" has no images`);
     }
@@ -228,7 +229,7 @@ export class Classifier<I = ImageInput> {
    * The current model as ONNX bytes (with any added classes), loadable by `loadClassifier` and any ONNX tool.
    * @example const blob = new Blob([clf.toBytes()], { type: 'application/octet-stream' });
    */
-  toBytes(): Uint8Array {
+  toBytes(): Uint8Array<ArrayBuffer> {
     return this.bytes.slice();
   }
 

@@ -2,7 +2,7 @@
  * Image inputs of the app API: validation, resizing and channel conversion in plain TypeScript (runs in browsers,
  * workers and Node alike), and packing into the tensor layout an exported model takes.
  */
-import type { InferenceModelInfo } from '../export/metadata.js';
+import { LUMA_WEIGHTS as LUMA, type InferenceModelInfo } from '../export/metadata.js';
 
 /** Pixel arrays the API accepts: bytes 0-255, or floats 0-1. */
 export type PixelArray = Uint8Array | Uint8ClampedArray | Float32Array;
@@ -31,9 +31,6 @@ export interface Pixels {
   height: number;
   channels: 1 | 3 | 4;
 }
-
-/** BT.601 luma weights, the same rule the exported uint8-rgba graph applies for 1-channel models. */
-const LUMA = [0.299, 0.587, 0.114] as const;
 
 function describe(x: unknown): string {
   if (x === null) return 'null';

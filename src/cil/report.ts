@@ -106,7 +106,7 @@ function matrixSpec(phases: PhaseEvaluation[], groupNames: string[]): TopLevelSp
     height: { step: 28 },
     data: { values },
     encoding: {
-      x: { field: 'group', type: 'ordinal', sort: null, title: 'class group' },
+      x: { field: 'group', type: 'ordinal', sort: null, title: 'class group', axis: { labelAngle: -30 } },
       y: { field: 'phase', type: 'ordinal', sort: null, title: null },
     },
     layer: [

@@ -64,7 +64,7 @@ export interface RunResult extends RunSummary {
   /** Training time over all phases and the training throughput. */
   trainSeconds: number;
   imagesPerSecond: number;
-  /** Wall time of the whole run (summed over resumed segments). */
+  /** Wall time of the whole run (summed over resumed segments and a reused phase 0). */
   wallSeconds: number;
   device: string;
   outDir: string;
@@ -191,7 +191,6 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
   });
 
   const phases = groups.length;
-  let device = 'cpu';
   if (opts.baseFrom && !resuming) {
     const meta = metaFor(0);
     saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(0)), learner, meta);
@@ -254,7 +253,6 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
     saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(phase)), learner, meta);
     saveCilCheckpoint(latestPath, learner, meta);
     hooks.onPhaseEnd?.(evaluation);
-    device = learner.setup.backend.device === 'cuda' ? 'cuda' : 'cpu';
   }
 
   const summary = summarize(evaluations);
@@ -275,7 +273,7 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
     trainSeconds,
     imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,
     wallSeconds: wallBefore + (performance.now() - wallStart) / 1000,
-    device,
+    device: setup.backend.device,
     outDir: opts.outDir,
   };
   writeFileAtomic(join(opts.outDir, RUN_FILES.metricsJson), JSON.stringify(result, null, 2) + '\n');

@@ -23,13 +23,11 @@ import {
   formatModelInfo,
   INFERENCE_FORMAT_VERSION,
   inputNameOf,
+  LUMA_WEIGHTS,
   PROBABILITIES_OUTPUT,
   type InferenceModelInfo,
   type InputLayout,
 } from './metadata.js';
-
-/** ITU-R BT.601 luma weights: what a 1-channel model sees of an RGBA pixel (alpha is ignored). */
-export const LUMA_WEIGHTS = Object.freeze([0.299, 0.587, 0.114] as const);
 
 export interface ExportOptions {
   /** Image input of the exported graph (default float32-nchw). */

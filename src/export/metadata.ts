@@ -12,6 +12,9 @@ export function inputNameOf(layout: InputLayout): string {
   return layout === 'float32-nchw' ? 'input' : 'pixels';
 }
 
+/** ITU-R BT.601 luma weights: how RGB(A) pixels become one channel, in the graph (uint8-rgba) and in the app. */
+export const LUMA_WEIGHTS = Object.freeze([0.299, 0.587, 0.114] as const);
+
 /** Output names of every exported model. */
 export const PROBABILITIES_OUTPUT = 'probabilities';
 export const FEATURES_OUTPUT = 'features';

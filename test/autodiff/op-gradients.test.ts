@@ -132,6 +132,12 @@ const cases: Case[] = [
       { label: '1x1 stride 2 (shortcut)', x: [2, 3, 6, 6], w: [5, 3, 1, 1], attrs: { strides: [2, 2] }, bias: false },
       { label: '3x2 stride 1 no pad', x: [1, 2, 5, 6], w: [3, 2, 3, 2], attrs: {}, bias: true },
       { label: '3x3 asymmetric pads', x: [1, 2, 5, 5], w: [2, 2, 3, 3], attrs: { pads: [0, 1, 2, 1] }, bias: false },
+      { label: '1x1 stride 1', x: [2, 3, 4, 4], w: [4, 3, 1, 1], attrs: {}, bias: false },
+      { label: '3x3 stride 1 pad 1, 16 channels', x: [2, 16, 5, 5], w: [16, 16, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: false },
+      // Conv is linear in each input, so a large step costs nothing in curvature and keeps float32 round-off small on bigger tensors.
+      { label: '3x3 stride 1 pad 1, 9x9 output, im2col in chunks (batch 10)', x: [10, 4, 9, 9], w: [5, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: false, eps: 0.1 },
+      { label: '3x2 stride 1 asymmetric pads, 10x10 output, batch 9', x: [9, 3, 10, 10], w: [4, 3, 3, 2], attrs: { pads: [1, 0, 1, 1] }, bias: true, eps: 0.1 },
+      { label: '3x3 stride 2 pad 1, 12 channels, batch 9', x: [9, 12, 8, 8], w: [16, 12, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, bias: false, eps: 0.1 },
     ] as const
   ).map(
     (c): Case => ({
@@ -139,6 +145,7 @@ const cases: Case[] = [
       opTypes: ['Conv'],
       inputs: [{ name: 'x', shape: c.x }, { name: 'w', shape: c.w }, ...(c.bias ? [{ name: 'b', shape: [c.w[0]] }] : [])],
       build: ([x, w, b]) => op.conv(x!, w!, b ?? null, c.attrs),
+      eps: 'eps' in c ? c.eps : undefined,
     }),
   ),
   {

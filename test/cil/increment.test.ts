@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,6 +21,10 @@ test('increment learns new classes from an image folder, and rejects bad input b
   const known = join(root, 'known');
   await writeImageFolder(known, ['c1', 'new-a'], 3);
   await assert.rejects(incrementModel({ from: run, data: known, threads: 1 }, hooks), /already knows "c1"/);
+  // The command reports it as one clear line and a failing exit code.
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'increment', '--from', run, '--data', known], { encoding: 'utf8' });
+  assert.equal(cli.status, 1);
+  assert.match(cli.stderr, /onnx-cil: error: the model already knows "c1"/);
   // An empty class folder.
   const empty = join(root, 'empty');
   await writeImageFolder(empty, ['new-a'], 3);

@@ -4,6 +4,7 @@
  *
  *   npm run bench [-- --json] [--threads 2] [--quick] [--only train.resnet32,infer] [--compare previous.json]
  *                 [--save out.json] [--no-peer] [--reps N] [--warmup N] [--tolerance 0.1] [--extra '{"enableMemPattern":false}']
+ *                 [--from saved.json]   (re-print / compare a saved result without running anything)
  *
  * Every configuration runs in its own child process (this script with `--child <key>`), so its peak RSS is its own,
  * a crash or leak cannot touch the next one, and onnxruntime-web's thread count (fixed at its first session) can
@@ -40,6 +41,8 @@ export interface BenchArgs {
   warmup?: number;
   tolerance: number;
   child?: string;
+  /** Re-render (and --compare/--save) a saved result instead of running. */
+  from?: string;
   /** Session options passed through createBackend's `extra` (A/B of session settings). */
   extra?: Partial<InferenceSession.SessionOptions>;
 }
@@ -73,6 +76,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     else if (k === '--compare') a.compare = next();
     else if (k === '--save') a.save = next();
     else if (k === '--child') a.child = next();
+    else if (k === '--from') a.from = next();
     else if (k === '--extra') a.extra = JSON.parse(next()) as BenchArgs['extra'];
     else if (k === '--help' || k === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*?/, '') + '\n');
@@ -297,10 +301,13 @@ export function flatten(obj: unknown, prefix = ''): Map<string, number> {
 
 /** Whether a headline metric is better higher (+1) or lower (-1); 0 for spread, shapes and counts (not compared). */
 export function direction(path: string): 1 | -1 | 0 {
-  if (path.startsWith('peer.') || path.startsWith('ratios.') || path.startsWith('host.')) return 0;
+  // Peer and ratios are not ours to regress; matmul.* repeats matmulGflops.
+  if (/^(peer|ratios|host|matmul)\./.test(path)) return 0;
   const leaf = path.split('.').at(-1)!;
   if (/^(imagesPerSecond|batch64ImagesPerSecond|gflops|matmulGflops)$/.test(leaf)) return 1;
-  if (/^(msPerStep|batch1LatencyMs|seconds|peakRssMB)$/.test(leaf)) return -1;
+  if (/^(msPerStep|batch1LatencyMs|seconds)$/.test(leaf)) return -1;
+  // Peak RSS matters for training; the inference and build children's RSS is mostly the runtime itself.
+  if (leaf === 'peakRssMB' && path.startsWith('train.')) return -1;
   return 0;
 }
 
@@ -343,7 +350,7 @@ function goals(out: Record<string, unknown>): string[][] {
   const rows: string[][] = [];
   const check = (what: string, value: number | undefined, target: string, ok: boolean | undefined) =>
     rows.push([what, value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(2), target, ok === undefined ? 'n/a' : ok ? 'yes' : 'NO']);
-  const ratio = (p: string) => g(`ratios.${p}`);
+  const ratio = (p: string) => (out['ratios'] as Record<string, number> | undefined)?.[p];
   const r32 = ratio('train.resnet32.imagesPerSecond');
   check('resnet32 train images/s vs torch', r32, '>= 3x', r32 === undefined ? undefined : r32 >= 3);
   const ceiling = (g('train.resnet32.gflops') ?? NaN) / (g('matmulGflops') ?? NaN);
@@ -380,7 +387,7 @@ function report(out: Record<string, unknown>): string {
             fmt(r['gflops']),
             fmt(r['peakRssMB'], 0),
             fmt(g(`peer.torch.train.${m}.imagesPerSecond`)),
-            fmt(g(`ratios.train.${m}.imagesPerSecond`), 2),
+            fmt((out['ratios'] as Record<string, number> | undefined)?.[`train.${m}.imagesPerSecond`], 2),
           ];
         }),
       ),
@@ -449,10 +456,7 @@ function ortVersion(): string {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseBenchArgs(process.argv.slice(2));
-  if (args.child) return runChild(args.child, args);
-
+async function runAll(args: BenchArgs): Promise<Record<string, unknown>> {
   const selected = Object.keys(CONFIGS).filter((k) => !args.only.length || args.only.some((o) => k === o || k.startsWith(`${o}.`)));
   if (selected.length === 0) throw new Error(`--only ${args.only.join(',')} selects nothing; configurations: ${Object.keys(CONFIGS).join(', ')}`);
   const out: Record<string, unknown> = {
@@ -470,37 +474,46 @@ async function main(): Promise<void> {
       out['matmul'] = r;
     } else setPath(out, key, r);
   }
-  if (args.peer) out['peer'] = runPeer(args, selected);
-  else out['peer'] = { skipped: '--no-peer' };
+  out['peer'] = args.peer ? runPeer(args, selected) : { skipped: '--no-peer' };
   out['ratios'] = ratios(out);
+  return out;
+}
 
-  const text = report(out);
-  let failed = false;
-  let compareText = '';
-  if (args.compare) {
-    const previous = JSON.parse(readFileSync(args.compare, 'utf8')) as Record<string, unknown>;
-    const { rows, regressions } = compareResults(previous, out, args.tolerance);
-    const noteThreads = previous['threads'] !== out['threads'] ? ` (threads differ: ${String(previous['threads'])} then ${String(out['threads'])})` : '';
-    compareText =
-      `\nCompared with ${args.compare}${noteThreads}; flagged: worse by more than ${(args.tolerance * 100).toFixed(0)}%\n` +
-      table(
-        ['metric', 'previous', 'now', 'change', ''],
-        rows.map((r) => [r.metric, fmt(r.previous, 2), fmt(r.current, 2), `${r.worse > 0 ? '-' : '+'}${Math.abs(r.worse * 100).toFixed(1)}%`, r.worse > args.tolerance ? 'SLOWER' : '']),
-      );
-    if (regressions.length) {
-      failed = true;
-      const ceiling = rows.find((r) => r.metric === 'matmulGflops');
-      compareText += `\n${regressions.length} metric(s) regressed by more than ${(args.tolerance * 100).toFixed(0)}%.`;
-      if (ceiling && ceiling.worse > args.tolerance) compareText += ' The MatMul ceiling dropped too: the machine itself may be slower or busier.';
-    } else compareText += '\nno regression.';
+/** The --compare table and whether anything regressed beyond the tolerance. */
+function compareReport(previousPath: string, out: Record<string, unknown>, tolerance: number): { text: string; failed: boolean } {
+  const previous = JSON.parse(readFileSync(previousPath, 'utf8')) as Record<string, unknown>;
+  const { rows, regressions } = compareResults(previous, out, tolerance);
+  const pct = `${(tolerance * 100).toFixed(0)}%`;
+  const noteThreads = previous['threads'] !== out['threads'] ? ` (threads differ: ${String(previous['threads'])} then ${String(out['threads'])})` : '';
+  let text =
+    `\nCompared with ${previousPath}${noteThreads}; SLOWER = worse by more than ${pct}\n` +
+    table(
+      ['metric', 'previous', 'now', 'change', ''],
+      rows.map((r) => [r.metric, fmt(r.previous, 2), fmt(r.current, 2), Math.abs(r.worse) < 0.0005 ? 'same' : `${r.worse > 0 ? 'worse' : 'better'} ${Math.abs(r.worse * 100).toFixed(1)}%`, r.worse > tolerance ? 'SLOWER' : '']),
+    );
+  if (rows.length === 0) text += '\nno metric in common with the previous result.';
+  else if (regressions.length === 0) text += '\nno regression.';
+  else {
+    text += `\n${regressions.length} metric(s) regressed by more than ${pct}.`;
+    const ceiling = rows.find((r) => r.metric === 'matmulGflops');
+    if (ceiling && ceiling.worse > tolerance) text += ' The MatMul ceiling dropped too: the machine itself may be slower or busier.';
   }
-  // The table goes to stdout normally; with --json it moves to stderr so stdout stays machine-readable.
-  const human = text + compareText + '\n';
+  return { text, failed: regressions.length > 0 };
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (args.child) return runChild(args.child, args);
+
+  const out = args.from ? (JSON.parse(readFileSync(args.from, 'utf8')) as Record<string, unknown>) : await runAll(args);
+  const compared = args.compare ? compareReport(args.compare, out, args.tolerance) : { text: '', failed: false };
+  // The tables go to stdout normally; with --json they move to stderr so stdout stays machine-readable.
+  const human = report(out) + compared.text + '\n';
   if (args.json) process.stderr.write(human);
   else process.stdout.write(human);
   if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + '\n');
   if (args.json) process.stdout.write(JSON.stringify(out) + '\n');
-  if (failed) process.exitCode = 1;
+  if (compared.failed) process.exitCode = 1;
 }
 
 // Run only as a script, so the exported helpers can be imported without starting a bench.

@@ -203,29 +203,6 @@ const CANDIDATES: Candidate[] = [
     },
   },
   {
-    name: 'c3 per-offset batched MatMul, one ReduceSum',
-    what: 'dW',
-    build(x, dy, _w, l) {
-      const oh = outSize(l);
-      const p = oh * oh;
-      const dyT = transpose(reshape(dy, [l.n, l.o, p]), [0, 2, 1]);
-      const parts = shiftedViews(x, l, oh).map((v) => unsqueeze(matmul(reshape(v, [l.n, l.c, p]), dyT), [3]));
-      const sum = reduceSum(parts.length === 1 ? parts[0]! : concat(parts, 3), [0], false); // [C, O, kk]
-      return transpose(reshape(sum, [l.c, l.o, l.k, l.k]), [1, 0, 2, 3]);
-    },
-  },
-  {
-    name: 'c4 per-offset batched MatMul dy x viewT, one ReduceSum',
-    what: 'dW',
-    build(x, dy, _w, l) {
-      const oh = outSize(l);
-      const p = oh * oh;
-      const dy3 = reshape(dy, [l.n, l.o, p]);
-      const parts = shiftedViews(x, l, oh).map((v) => unsqueeze(matmul(dy3, transpose(reshape(v, [l.n, l.c, p]), [0, 2, 1])), [3]));
-      return reshape(reduceSum(parts.length === 1 ? parts[0]! : concat(parts, 3), [0], false), [l.o, l.c, l.k, l.k]);
-    },
-  },
-  {
     name: 'd im2col NCHW (Slices) + batched MatMul',
     what: 'dW',
     build(x, dy, _w, l) {
@@ -246,36 +223,6 @@ const CANDIDATES: Candidate[] = [
     what: 'dW',
     applies: (l) => l.k > 1,
     build: (x, dy, _w, l) => bmmReduce(conv(x, oneHotKernel(x.graph, l.c, l.k, true), null, { ...convAttrs(l), group: l.c }), dy, l),
-  },
-  {
-    name: 'e2b im2col by one-hot Conv over [N*C, 1, H, W] + batched MatMul',
-    what: 'dW',
-    applies: (l) => l.k > 1,
-    build(x, dy, _w, l) {
-      const cols = conv(reshape(x, [l.n * l.c, 1, l.h, l.h]), oneHotKernel(x.graph, 1, l.k, true), null, convAttrs(l));
-      return bmmReduce(reshape(cols, [l.n, l.c * l.k * l.k, -1]), dy, l);
-    },
-  },
-  {
-    name: 'h k column shifts of x, k row shifts of dy (one-hot Convs) + batched MatMul',
-    what: 'dW',
-    applies: (l) => l.s === 1 && l.k > 1,
-    build(x, dy, _w, l) {
-      const { k, p } = l;
-      const oh = outSize(l);
-      const g = x.graph;
-      const cols = new Float32Array(k * k);
-      const rows = new Float32Array(k * k);
-      for (let t = 0; t < k; t++) {
-        cols[t * k + t] = 1; // output t copies column offset t
-        rows[t * k + (k - 1 - t)] = 1; // output t is dy moved down by t rows
-      }
-      const xs = conv(reshape(x, [l.n * l.c, 1, l.h, l.h]), g.constant(constTensor('float32', [k, 1, 1, k], cols)), null, { pads: [p, p, p, p] });
-      const ds = conv(reshape(dy, [l.n * l.o, 1, oh, oh]), g.constant(constTensor('float32', [k, 1, k, 1], rows)), null, { pads: [k - 1, 0, k - 1, 0] });
-      const len = (oh + k - 1) * oh;
-      const prod = reduceSum(matmul(reshape(xs, [l.n, l.c * k, len]), transpose(reshape(ds, [l.n, l.o * k, len]), [0, 2, 1])), [0], false);
-      return transpose(reshape(prod, [l.c, k, l.o, k]), [2, 0, 3, 1]);
-    },
   },
   {
     name: 'e3 im2col by one-hot Conv, transposed, Gemm',
@@ -300,7 +247,7 @@ const CANDIDATES: Candidate[] = [
     },
   },
   {
-    name: 'e5 one-hot Conv in 4 batch chunks',
+    name: 'e5 e1 in 4 batch chunks',
     what: 'dW',
     applies: (l) => l.k > 1 && l.n % 4 === 0,
     build(x, dy, _w, l) {
@@ -316,26 +263,26 @@ const CANDIDATES: Candidate[] = [
       return sum!;
     },
   },
-  {
-    name: 'f1 flat shifts k+k, channel-major Gemm',
-    what: 'dW',
-    applies: (l) => l.s === 1,
-    build(x, dy, _w, l) {
-      const oh = outSize(l);
-      const { k, p } = l;
-      const [hb, wb] = [l.h + p, l.h + p]; // rows/cols per image block: pads shared between neighbours
-      const block = hb * wb;
-      const lm = l.n * block + (k - 1) * wb;
-      const xl = pad(reshape(pad(transpose(x, [1, 0, 2, 3]), [0, 0, p, p, 0, 0, hb - l.h - p, wb - l.h - p]), [l.c, l.n * block]), [0, 0, 0, lm + k - 1 - l.n * block]);
-      const dyl = pad(reshape(pad(transpose(dy, [1, 0, 2, 3]), [0, 0, 0, 0, 0, 0, hb - oh, wb - oh]), [l.o, l.n * block]), [0, (k - 1) * wb, 0, (k - 1) * wb]);
-      const xs: Value[] = [];
-      const ds: Value[] = [];
-      for (let j = 0; j < k; j++) xs.push(slice(xl, { starts: [j], ends: [j + lm], axes: [1] }));
-      for (let i = 0; i < k; i++) ds.push(slice(dyl, { starts: [(k - 1 - i) * wb], ends: [(k - 1 - i) * wb + lm], axes: [1] }));
-      const prod = gemm(concat(ds, 0), concat(xs, 0), null, { transB: 1 }); // [(i, o), (j, c)]
-      return transpose(reshape(prod, [k, l.o, k, l.c]), [1, 3, 0, 2]);
-    },
-  },
+  ...[4, 8, 16].map(
+    (q): Candidate => ({
+      name: `e6 e2 in chunks of ${q} images`,
+      what: 'dW',
+      applies: (l) => l.k > 1 && l.n % q === 0,
+      build(x, dy, _w, l) {
+        const chunks = l.n / q;
+        const oneHot = oneHotKernel(x.graph, l.c, l.k, true);
+        const parts: Value[] = [];
+        for (let b = 0; b < chunks; b++) {
+          const xs = slice(x, { starts: [b * q], ends: [(b + 1) * q], axes: [0] });
+          const dys = slice(dy, { starts: [b * q], ends: [(b + 1) * q], axes: [0] });
+          parts.push(unsqueeze(bmmReduce(conv(xs, oneHot, null, { ...convAttrs(l), group: l.c }), dys, { ...l, n: q }), [0]));
+        }
+        return reduceSum(concat(parts, 0), [0], false);
+      },
+    }),
+  ),
+  // Stride 1 without im2col's k*k copies: with each padded row flattened, shifting by (i, j) is an offset of i*row + j,
+  // so k column shifts of x and k row shifts of dy (2k contiguous slices) give all k*k products in one MatMul.
   {
     name: 'f2 flat shifts k+k per image, batched MatMul',
     what: 'dW',
@@ -353,25 +300,6 @@ const CANDIDATES: Candidate[] = [
       for (let i = 0; i < k; i++) ds.push(slice(dyl, { starts: [(k - 1 - i) * wb], ends: [(k - 1 - i) * wb + lm], axes: [2] }));
       const prod = reduceSum(matmul(concat(xs, 1), transpose(concat(ds, 1), [0, 2, 1])), [0], false); // [(j, c), (i, o)]
       return transpose(reshape(prod, [k, l.c, k, l.o]), [3, 1, 2, 0]);
-    },
-  },
-  {
-    name: 'f3 flat shifts k+k per image, MatMul dy x colsT',
-    what: 'dW',
-    applies: (l) => l.s === 1,
-    build(x, dy, _w, l) {
-      const oh = outSize(l);
-      const { k, p } = l;
-      const wb = l.h + p;
-      const lm = (oh + k - 1) * wb;
-      const xl = reshape(pad(x, [0, 0, p, p, 0, 0, p + 1, wb - l.h - p]), [l.n, l.c, (l.h + 2 * p + 1) * wb]);
-      const dyl = reshape(pad(dy, [0, 0, k - 1, 0, 0, 0, k - 1, wb - oh]), [l.n, l.o, (oh + 2 * (k - 1)) * wb]);
-      const xs: Value[] = [];
-      const ds: Value[] = [];
-      for (let j = 0; j < k; j++) xs.push(slice(xl, { starts: [j], ends: [j + lm], axes: [2] }));
-      for (let i = 0; i < k; i++) ds.push(slice(dyl, { starts: [(k - 1 - i) * wb], ends: [(k - 1 - i) * wb + lm], axes: [2] }));
-      const prod = reduceSum(matmul(concat(ds, 1), transpose(concat(xs, 1), [0, 2, 1])), [0], false); // [(i, o), (j, c)]
-      return transpose(reshape(prod, [k, l.o, k, l.c]), [1, 3, 0, 2]);
     },
   },
   { name: 'ours (src/autodiff/grads/conv-grad.ts)', what: 'dW', build: (x, dy, w, l) => convWeightGrad(dy, x, w, convAttrs(l)) },
@@ -617,14 +545,14 @@ async function main(): Promise<void> {
     }
     const rows = await benchLayer(l, args);
     all.push(...rows);
-    if (!args.json) {
-      console.log(`\n${l.model} ${label(l)}  batch ${l.n}, ${args.threads} threads: wall ms median of ${args.reps} [p10 .. p90], CPU ms median`);
-      for (const r of rows) {
-        const bad = r.maxRelErr > 1e-4 ? `  MISMATCH rel err ${r.maxRelErr.toExponential(1)}` : '';
-        console.log(
-          `  ${r.what.padEnd(3)} ${r.candidate.padEnd(52)} ${r.medianMs.toFixed(1).padStart(7)}  ${`[${r.p10Ms.toFixed(1)} .. ${r.p90Ms.toFixed(1)}]`.padEnd(16)} cpu ${r.cpuMs.toFixed(1).padStart(6)}${bad}`,
-        );
-      }
+    // With --json the table goes to stderr, so progress stays visible and stdout stays parseable.
+    const print = args.json ? console.error : console.log;
+    print(`\n${l.model} ${label(l)}  batch ${l.n}, ${args.threads} threads: wall ms median of ${args.reps} [p10 .. p90], CPU ms median`);
+    for (const r of rows) {
+      const bad = r.maxRelErr > 1e-4 ? `  MISMATCH rel err ${r.maxRelErr.toExponential(1)}` : '';
+      print(
+        `  ${r.what.padEnd(3)} ${r.candidate.padEnd(52)} ${r.medianMs.toFixed(1).padStart(7)}  ${`[${r.p10Ms.toFixed(1)} .. ${r.p90Ms.toFixed(1)}]`.padEnd(16)} cpu ${r.cpuMs.toFixed(1).padStart(6)}${bad}`,
+      );
     }
   }
   if (args.json) console.log(JSON.stringify({ threads: args.threads, batch: args.batch, reps: args.reps, spin: args.spin, rows: all }, null, 2));

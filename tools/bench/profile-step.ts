@@ -111,8 +111,7 @@ export async function profileTrainingStep(
     await trainer.step(x, y, lrs);
     process.stderr.write(`[profile] ${model} step ${i + 1}/${opts.warmup + opts.steps}: ${(performance.now() - t0).toFixed(0)} ms${i < opts.warmup ? ' (warm-up)' : ''}\n`);
   }
-  // endProfiling writes the file; the session object of TrainingSession is private, so reach it through release's
-  // sibling: onnxruntime also flushes the profile when the session is released.
+  // TrainingSession keeps its onnxruntime session private; releasing it ends profiling and writes the file.
   await trainer.release();
   const file = readdirSync(dir).find((f) => f.endsWith('.json'));
   if (!file) throw new Error(`onnxruntime wrote no profile into ${dir}`);

@@ -33,7 +33,7 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
       .option('workers', { type: 'number', default: 1 })
       .example('$0 increment --from runs/fmnist-mini-b5-p5-spb-s1 --data photos/new', 'add the classes in photos/new/<class>/') as Argv<IncrementArgs>,
   handler: async (a) => {
-    const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | {loss} | {rate} img/s | ETA {eta_formatted}');
+    const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} img/s | ETA {eta_formatted}');
     let barEpoch = -1;
     const result = await incrementModel(
       {
@@ -54,7 +54,7 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
         onStep: (e) => {
           const payload = {
             epoch: `${e.epoch + 1}/${e.epochs}`,
-            loss: [`loss ${e.loss.toFixed(4)}`, ...Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`)].join(' '),
+            loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
             rate: e.imagesPerSecond.toFixed(0),
           };
           if (e.epoch !== barEpoch) {

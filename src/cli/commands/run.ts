@@ -56,7 +56,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (a['reciprocal-weights'] !== undefined) methodConfig['reciprocalWeights'] = a['reciprocal-weights'];
     if (a['classifier-init'] !== undefined) methodConfig['classifierInit'] = a['classifier-init'];
     const out = a.out ?? `runs/${protocol.name}-${a.method}-s${protocol.seed}`;
-    const bar = createProgress('phase {phase} epoch {epoch} |{bar}| {value}/{total} | {loss} | {rate} img/s | ETA {eta_formatted}');
+    const bar = createProgress('phase {phase} epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} img/s | ETA {eta_formatted}');
     let barKey = '';
     const result = await runProtocol(
       {
@@ -83,7 +83,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           const payload = {
             phase: `${e.phase}/${e.phases - 1}`,
             epoch: `${e.epoch + 1}/${e.epochs}`,
-            loss: [`loss ${e.loss.toFixed(4)}`, ...Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`)].join(' '),
+            loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
             rate: e.imagesPerSecond.toFixed(0),
           };
           if (key !== barKey) {

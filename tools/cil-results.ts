@@ -1,0 +1,44 @@
+/**
+ * Prints the markdown results table of docs/results/README.md from the saved `onnx-cil run --json` outputs, so the
+ * table is never copied by hand.
+ *
+ * Usage: node --import tsx tools/cil-results.ts docs/results/*.json
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { RunResult } from '../src/cil/run.js';
+
+const pct = (v: number | null) => (v === null ? '–' : (v * 100).toFixed(1));
+
+const files = process.argv.slice(2).filter((f) => f.endsWith('.json'));
+if (files.length === 0) {
+  process.stderr.write('usage: node --import tsx tools/cil-results.ts RESULT.json...\n');
+  process.exit(2);
+}
+const results = files.map((f) => ({ file: basename(f), r: JSON.parse(readFileSync(f, 'utf8')) as RunResult }));
+results.sort((a, b) => a.r.preset.localeCompare(b.r.preset) || a.r.epochsScale - b.r.epochsScale || a.r.bn.localeCompare(b.r.bn) || a.r.method.localeCompare(b.r.method) || a.r.seed - b.r.seed);
+
+const lines = [
+  '| preset | scale | BN later | method | seed | top-1 per phase (%) | avg. inc. acc. | final acc. | forgetting | BWT | NCM avg. inc. | final acc. per class group (%) | wall (s) | train img/s | file |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...results.map(({ file, r }) =>
+    [
+      r.preset,
+      r.epochsScale,
+      r.bn,
+      r.method,
+      r.seed,
+      r.phases.map((p) => pct(p.accuracy)).join(' / '),
+      pct(r.averageIncrementalAccuracy),
+      pct(r.finalAccuracy),
+      pct(r.forgetting),
+      pct(r.backwardTransfer),
+      pct(r.averageIncrementalNcmAccuracy),
+      r.phases.at(-1)!.groupAccuracy.map(pct).join(' / '),
+      r.wallSeconds.toFixed(0),
+      r.imagesPerSecond.toFixed(0),
+      file,
+    ].join(' | '),
+  ).map((row) => `| ${row} |`),
+];
+process.stdout.write(lines.join('\n') + '\n');
