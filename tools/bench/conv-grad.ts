@@ -1,13 +1,17 @@
 /**
  * Conv gradient formulations, timed on onnxruntime CPU for the conv layers of resnet32 and convnet at batch 128.
- * Each candidate is a small ONNX graph from inputs (x, dy, w) to dW or dX; every candidate is checked against a
- * reference and timed round-robin (A, B, C, A, B, C, ...) so a neighbour's load on the shared cores hits all alike.
+ * Each candidate is a small ONNX graph from inputs (x, dy, w) to dW or dX; every candidate is checked against the
+ * first of its kind and timed round-robin (A, B, C, A, B, C, ...) so a neighbour's load on the shared cores hits all
+ * alike. Besides wall time (median, p10, p90) it reports the process CPU time per call, which other work on the
+ * cores does not inflate: on a busy 2-core machine that is the steadier number to choose by.
  *
  * Sessions run with intra-op spinning off: with it on, the idle worker of the session that just ran keeps spinning
  * and steals a core from the next one (measured: alternating four identical Conv sessions doubled their median).
- * Pass --spin to time with onnxruntime's default instead.
+ * Pass --spin to time with onnxruntime's default instead. --profile prints onnxruntime's per-op-type kernel times
+ * for each candidate instead of timing them.
  *
- *   node --import tsx tools/bench/conv-grad.ts [--threads 2] [--reps 21] [--batch 128] [--only 16->16] [--skip name] [--spin] [--json]
+ *   node --import tsx tools/bench/conv-grad.ts [--threads 2] [--reps 21] [--warmup 3] [--batch 128]
+ *        [--only '16->16'] [--skip 'candidate name part'] [--spin] [--profile] [--json]
  */
 import { GraphBuilder, constTensor, type OpDef, type Value } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
@@ -24,7 +28,7 @@ import { transpose } from '../../src/graph/ops/transpose.js';
 import { unsqueeze } from '../../src/graph/ops/unsqueeze.js';
 import { add } from '../../src/graph/ops/add.js';
 import { convInputGrad, convWeightGrad } from '../../src/autodiff/grads/conv-grad.js';
-import { createBackend } from '../../src/runtime/backend.js';
+import { createBackend, type Backend } from '../../src/runtime/backend.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -429,28 +433,41 @@ interface Row {
   maxRelErr: number;
 }
 
+const candidatesFor = (l: Layer, args: Args) =>
+  CANDIDATES.filter((c) => (c.applies?.(l) ?? true) && (c.what !== 'dX' || l.dx) && !args.skip.some((s) => c.name.includes(s)));
+
+const inputShapes = (l: Layer) => ({ x: [l.n, l.c, l.h, l.h], dy: [l.n, l.o, outSize(l), outSize(l)], w: [l.o, l.c, l.k, l.k] });
+
+/** The candidate's graph for layer `l`, as ONNX bytes with inputs x, dy, w and output out. */
+function candidateModel(c: Candidate, l: Layer): Uint8Array {
+  const shapes = inputShapes(l);
+  const g = new GraphBuilder('bench');
+  const x = g.input('x', 'float32', shapes.x);
+  const dy = g.input('dy', 'float32', shapes.dy);
+  const w = g.input('w', 'float32', shapes.w);
+  g.output(c.build(x, dy, w, l), 'out');
+  return encodeModel(g.toModel());
+}
+
+function inputFeeds(ort: Backend['ort'], l: Layer): Record<string, InstanceType<Backend['ort']['Tensor']>> {
+  const shapes = inputShapes(l);
+  const size = (s: number[]) => s.reduce((a, d) => a * d, 1);
+  return {
+    x: new ort.Tensor('float32', seeded(size(shapes.x), 1), shapes.x),
+    dy: new ort.Tensor('float32', seeded(size(shapes.dy), 2), shapes.dy),
+    w: new ort.Tensor('float32', seeded(size(shapes.w), 3), shapes.w),
+  };
+}
+
 async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
-  const oh = outSize(l);
-  const shapes = { x: [l.n, l.c, l.h, l.h], dy: [l.n, l.o, oh, oh], w: [l.o, l.c, l.k, l.k] };
-  const chosen = CANDIDATES.filter((c) => (c.applies?.(l) ?? true) && (c.what !== 'dX' || l.dx) && !args.skip.some((s) => c.name.includes(s)));
+  const extra = args.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } };
   const runs = await Promise.all(
-    chosen.map(async (c) => {
-      const g = new GraphBuilder('bench');
-      const x = g.input('x', 'float32', shapes.x);
-      const dy = g.input('dy', 'float32', shapes.dy);
-      const w = g.input('w', 'float32', shapes.w);
-      g.output(c.build(x, dy, w, l), 'out');
-      const extra = args.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } };
-      const backend = await createBackend(encodeModel(g.toModel()), { threads: args.threads, extra });
+    candidatesFor(l, args).map(async (c) => {
+      const backend = await createBackend(candidateModel(c, l), { threads: args.threads, extra });
       return { c, backend, times: [] as number[], cpu: [] as number[], out: null as Float32Array | null };
     }),
   );
-  const ort = runs[0]!.backend.ort;
-  const feeds = {
-    x: new ort.Tensor('float32', seeded(l.n * l.c * l.h * l.h, 1), shapes.x),
-    dy: new ort.Tensor('float32', seeded(l.n * l.o * oh * oh, 2), shapes.dy),
-    w: new ort.Tensor('float32', seeded(l.o * l.c * l.k * l.k, 3), shapes.w),
-  };
+  const feeds = inputFeeds(runs[0]!.backend.ort, l);
   const runOnce = async (r: (typeof runs)[number], record: boolean) => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -497,22 +514,8 @@ async function benchLayer(l: Layer, args: Args): Promise<Row[]> {
 /** Per-op-type time of one candidate from onnxruntime's profiler (5 runs after warm-up), as "Op 1.2 ms" pairs. */
 async function profileCandidate(c: Candidate, l: Layer, args: Args): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'conv-grad-'));
-  const oh = outSize(l);
-  const g = new GraphBuilder('bench');
-  const x = g.input('x', 'float32', [l.n, l.c, l.h, l.h]);
-  const dy = g.input('dy', 'float32', [l.n, l.o, oh, oh]);
-  const w = g.input('w', 'float32', [l.o, l.c, l.k, l.k]);
-  g.output(c.build(x, dy, w, l), 'out');
-  const { ort, session } = await createBackend(encodeModel(g.toModel()), {
-    threads: args.threads,
-    enableProfiling: true,
-    profilePrefix: join(dir, 'p'),
-  });
-  const feeds = {
-    x: new ort.Tensor('float32', seeded(l.n * l.c * l.h * l.h, 1), x.shape),
-    dy: new ort.Tensor('float32', seeded(l.n * l.o * oh * oh, 2), dy.shape),
-    w: new ort.Tensor('float32', seeded(l.o * l.c * l.k * l.k, 3), w.shape),
-  };
+  const { ort, session } = await createBackend(candidateModel(c, l), { threads: args.threads, enableProfiling: true, profilePrefix: join(dir, 'p') });
+  const feeds = inputFeeds(ort, l);
   const runs = 5;
   for (let i = 0; i < 2 + runs; i++) await session.run(feeds);
   session.endProfiling();
@@ -538,7 +541,7 @@ async function main(): Promise<void> {
   for (const l of layers) {
     if (args.profile) {
       console.log(`\n${l.model} ${label(l)}  batch ${l.n}, ${args.threads} threads: ms per op type (onnxruntime profiler, mean of 5 runs)`);
-      for (const c of CANDIDATES.filter((c) => (c.applies?.(l) ?? true) && (c.what !== 'dX' || l.dx) && !args.skip.some((s) => c.name.includes(s)))) {
+      for (const c of candidatesFor(l, args)) {
         console.log(`  ${c.what.padEnd(3)} ${c.name.padEnd(52)} ${await profileCandidate(c, l, args)}`);
       }
       continue;
