@@ -124,13 +124,16 @@ def build_models(torch):
     return make
 
 
-def time_reps(fn, warmup, reps):
+def time_reps(fn, warmup, reps, sync=lambda: None):
+    # sync: on CUDA the step is asynchronous, so the clock is read only after the device has finished.
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append((time.perf_counter() - t0) * 1000)
     return summarize(times)
 
@@ -159,10 +162,13 @@ def run_child(key, args):
     make = build_models(torch)
     kind, model_name = key.split(".")
     model, shape, classes = make(model_name)
+    device = torch.device(args.device)
+    model = model.to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     if kind == "train":
         batch = 128
-        x = torch.randn(batch, *shape)
-        y = torch.randint(0, classes, (batch,))
+        x = torch.randn(batch, *shape, device=device)
+        y = torch.randint(0, classes, (batch,), device=device)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
         model.train()
 
@@ -173,16 +179,16 @@ def run_child(key, args):
             opt.step()
 
         warmup, reps = plan(args, (3, 20), (1, 3))
-        t = time_reps(step, warmup, reps)
+        t = time_reps(step, warmup, reps, sync)
         result = {"imagesPerSecond": batch * 1000 / t["medianMs"], "msPerStep": t["medianMs"], "p10Ms": t["p10Ms"], "p90Ms": t["p90Ms"], "reps": t["reps"]}
     else:
         model.eval()
-        x1 = torch.randn(1, *shape)
-        x64 = torch.randn(64, *shape)
+        x1 = torch.randn(1, *shape, device=device)
+        x64 = torch.randn(64, *shape, device=device)
         warmup, reps = plan(args, (3, 20), (1, 4))
         with torch.inference_mode():
-            b1 = time_reps(lambda: model(x1), max(warmup, 3), reps * 5)
-            b64 = time_reps(lambda: model(x64), warmup, reps)
+            b1 = time_reps(lambda: model(x1), max(warmup, 3), reps * 5, sync)
+            b64 = time_reps(lambda: model(x64), warmup, reps, sync)
         result = {
             "batch1LatencyMs": b1["medianMs"],
             "batch1P10Ms": b1["p10Ms"],
@@ -207,17 +213,18 @@ def main():
     p.add_argument("--warmup", type=int)
     p.add_argument("--only", default=",".join(CONFIGS))
     p.add_argument("--child")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the GPU comparison of tools/gpu/check.sh)")
     args = p.parse_args()
     if args.child:
         return run_child(args.child, args)
 
-    out = {"threads": args.threads, "train": {}, "infer": {}}
+    out = {"threads": args.threads, "device": args.device, "train": {}, "infer": {}}
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
     for key in [k for k in args.only.split(",") if k]:
         if key not in CONFIGS:
             raise SystemExit(f"unknown configuration {key}; known: {', '.join(CONFIGS)}")
         log(f"{key} ...")
-        cmd = [sys.executable, "-u", os.path.abspath(__file__), "--child", key, "--threads", str(args.threads)]
+        cmd = [sys.executable, "-u", os.path.abspath(__file__), "--child", key, "--threads", str(args.threads), "--device", args.device]
         for flag in ("reps", "warmup"):
             if getattr(args, flag) is not None:
                 cmd += [f"--{flag}", str(getattr(args, flag))]
