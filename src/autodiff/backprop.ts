@@ -6,10 +6,13 @@ import { shapeToString, type GraphNode, type Value } from '../graph/builder.js';
 import { add } from '../graph/ops/add.js';
 import { sameShape } from '../graph/shape.js';
 import { GRAD_RULES } from './grads/index.js';
+import type { GradContext, GradTarget } from './rule.js';
 
 export interface GradientOptions {
   /** Gradient of `loss` itself; default: 1 (loss must then be a scalar or a single element). */
   seed?: Value;
+  /** Device the graph is built for (default cpu); selects the fastest exact formulation of some rules. */
+  target?: GradTarget;
 }
 
 /**
@@ -54,6 +57,7 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
   grads.set(loss.name, opts.seed ?? g.constF32(1, loss.shape));
 
   const order = g.nodes.filter((n) => onPath.has(n));
+  const ctx: GradContext = { target: opts.target ?? 'cpu' };
   g.scope('grad', () => {
     for (let k = order.length - 1; k >= 0; k--) {
       const node = order[k]!;
@@ -62,7 +66,7 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
       const rule = GRAD_RULES.get(node.op.opType);
       if (!rule) throw new Error(`no gradient rule for op ${node.op.opType} (node ${node.name})`);
       const needs = node.inputs.map((i) => !!i && dependsOnWrt.has(i.name) && (i.dtype === 'float32' || i.dtype === 'float64'));
-      const dxs = rule.gradFn(node, dys, needs);
+      const dxs = rule.gradFn(node, dys, needs, ctx);
       node.inputs.forEach((input, j) => {
         const dx = dxs[j];
         if (!input || !needs[j] || !dx) return;

@@ -81,7 +81,7 @@ export async function checkGradients(
   const loss = reduceSum(mul(out, projection), undefined, false);
   const diff = inputs.map((i, k) => !i.int64 && i.differentiable !== false && values[k]);
   const wrt = values.filter((_, k) => diff[k]);
-  const grads = gradients(loss, wrt);
+  const grads = gradients(loss, wrt, { target: opts.backend?.device === 'cuda' ? 'gpu' : 'cpu' });
   g.output(loss, 'loss');
   grads.forEach((gv, k) => g.output(gv, `grad_${wrt[k]!.name}`));
   const { ort, session } = await createBackend(encodeModel(g.toModel()), { threads: 1, ...opts.backend });

@@ -4,13 +4,23 @@ import { reduceSum } from '../graph/ops/reduce-sum.js';
 import { reshape } from '../graph/ops/reshape.js';
 import { sameShape } from '../graph/shape.js';
 
+/**
+ * Where the gradient graph will run. Every formulation is exact; the target only picks the fastest one for the
+ * device (e.g. cache-sized chunks on CPUs, few large kernels on GPUs, where each node costs a launch).
+ */
+export type GradTarget = 'cpu' | 'gpu';
+
+export interface GradContext {
+  readonly target: GradTarget;
+}
+
 export interface GradRule {
   readonly opType: string;
   /**
    * Input gradients from output gradients. `dys[i]` is null when output i gets no gradient;
    * `needs[j]` says whether input j wants one (skip work when false). Return null for inputs without one.
    */
-  gradFn(node: GraphNode, dys: readonly (Value | null)[], needs: readonly boolean[]): (Value | null)[];
+  gradFn(node: GraphNode, dys: readonly (Value | null)[], needs: readonly boolean[], ctx: GradContext): (Value | null)[];
 }
 
 /**

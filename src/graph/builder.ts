@@ -56,6 +56,7 @@ export interface OpDef<A extends object = Attrs> {
 export class Value implements TensorType {
   constructor(
     readonly graph: GraphBuilder,
+    /** Deterministic; fixed once the value is an output (GraphBuilder.output may rename a node output once). */
     readonly name: string,
     readonly dtype: DType,
     readonly shape: Shape,
@@ -253,7 +254,12 @@ export class GraphBuilder {
   /** Marks `value` as a graph output named `name` (an Identity node renames it when needed). */
   output(value: Value, name: string = value.name, doc?: string): Value {
     let v = value;
-    if (name !== value.name || this.outputs.some((o) => o.value === value) || value.producer === null) {
+    const alreadyOutput = this.outputs.some((o) => o.value === value);
+    if (name !== value.name && value.producer !== null && !alreadyOutput && !this.names.has(name)) {
+      // Renaming a node's own output avoids an Identity node (one copy, and one kernel launch on GPUs, per output).
+      this.names.delete(value.name);
+      (value as { name: string }).name = this.claim(name);
+    } else if (name !== value.name || alreadyOutput || value.producer === null) {
       v = this.apply(IdentityOp, [value], {}, [name])[0]!;
     }
     this.outputs.push({ value: v, name, doc });

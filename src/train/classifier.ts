@@ -166,6 +166,7 @@ export async function trainClassifier(cfg: TrainConfig, opts: { outDir: string; 
     batchSize: cfg.batchSize,
     inputShape,
     bnMode: 'train',
+    device: cfg.device,
     optimizer: { momentum: cfg.momentum, weightDecay: cfg.weightDecay, nesterov: cfg.nesterov },
     forward: ({ params, x, y }) => {
       const { logits } = forward(params, x);

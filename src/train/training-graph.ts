@@ -3,6 +3,8 @@
  * graph over the same parameter names (so both sessions share the weights).
  */
 import { gradients } from '../autodiff/backprop.js';
+import type { GradTarget } from '../autodiff/rule.js';
+import type { Device } from '../runtime/backend.js';
 import { GraphBuilder, type Value } from '../graph/builder.js';
 import { encodeModel } from '../graph/onnx-proto.js';
 import { argMax, cast, equal, reduceSum } from '../graph/ops/index.js';
@@ -35,6 +37,8 @@ export interface TrainingGraphOptions {
   forward(ctx: ForwardContext): ForwardResult;
   /** Parameters held fixed (fed, never updated). */
   frozen?: (name: string) => boolean;
+  /** Device the graph is built for: picks the fastest exact gradient formulations (default cpu). */
+  device?: Device;
 }
 
 export interface TrainingGraph {
@@ -50,6 +54,11 @@ export interface TrainingGraph {
   hasAccuracy: boolean;
   /** [B, C, H, W] of the `input` feed. */
   inputShape: number[];
+}
+
+/** Gradient formulation for a device: GPU graphs favour few large kernels; `auto` may end on the CPU, so it keeps the CPU's. */
+export function gradTargetFor(device: Device | undefined): GradTarget {
+  return device === 'cuda' ? 'gpu' : 'cpu';
 }
 
 export const velocityName = (param: string): string => `velocity.${param}`;
@@ -75,6 +84,7 @@ export function buildTrainingGraph(opts: TrainingGraphOptions): TrainingGraph {
   const grads = gradients(
     result.loss,
     trainable.map((p) => params.values.get(p.name)!),
+    { target: gradTargetFor(opts.device) },
   );
   g.output(result.loss, 'loss');
   const scalars = Object.entries(result.scalars ?? {});

@@ -66,7 +66,8 @@ test('toModel keeps only nodes and initializers the outputs need', () => {
   add(x, g.constF32(2)); // dead branch
   g.output(mul(x, g.constF32(3)), 'y');
   const m = g.toModel();
-  // The Identity names the output; the dead Add and its constant are gone.
-  assert.deepEqual(m.graph.node.map((n) => n.op_type), ['Mul', 'Identity']);
+  // The Mul's output is renamed to 'y' (no Identity); the dead Add and its constant are gone.
+  assert.deepEqual(m.graph.node.map((n) => n.op_type), ['Mul']);
+  assert.deepEqual(m.graph.output.map((o) => o.name), ['y']);
   assert.equal(m.graph.initializer.length, 1);
 });

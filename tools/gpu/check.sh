@@ -17,7 +17,7 @@ step() {
 }
 
 step doctor node dist/src/cli/main.js doctor
-step gradcheck env ONNX_CIL_TEST_DEVICE=cuda node --test dist/test/autodiff/op-gradients.test.js dist/test/autodiff/network-gradients.test.js dist/test/autodiff/backprop.test.js
+step gradcheck env ONNX_CIL_TEST_DEVICE=cuda NVIDIA_TF32_OVERRIDE=0 node --test dist/test/autodiff/op-gradients.test.js dist/test/autodiff/network-gradients.test.js dist/test/autodiff/backprop.test.js
 step parity node --test dist/test/train/cuda.test.js
 step placement node dist/tools/gpu/placement.js
 step bench node dist/tools/gpu/train-bench.js --steps 40 --json

@@ -11,6 +11,7 @@ export function resnet32TrainingGraph(batchSize = 128): TrainingGraph {
     batchSize,
     inputShape: [3, 32, 32],
     bnMode: 'train',
+    device: 'cuda',
     optimizer: { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
     forward: ({ params, x, y }) => {
       const { features } = buildBackbone(getModelSpec('resnet32'), params, x);
