@@ -8,12 +8,9 @@ import { test } from 'node:test';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
 import { add } from '../../src/graph/ops/index.js';
-import { crossEntropy } from '../../src/nn/functional.js';
-import { cosineHead } from '../../src/nn/heads.js';
-import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
 import { createBackend } from '../../src/runtime/backend.js';
 import { TrainingSession } from '../../src/train/session.js';
-import { buildTrainingGraph } from '../../src/train/training-graph.js';
+import { resnet32TrainingGraph } from '../../tools/gpu/graphs.js';
 import { requireFullFloat32OnCuda } from '../support/device.js';
 
 requireFullFloat32OnCuda();
@@ -37,20 +34,7 @@ test('resnet32 training step on CUDA matches the CPU loss within 1e-3', async (t
     t.skip(`skipped: no CUDA provider (${reason})`);
     return;
   }
-  const graph = buildTrainingGraph({
-    name: 'resnet32-parity',
-    batchSize: 128,
-    inputShape: [3, 32, 32],
-    bnMode: 'train',
-    device: 'cuda',
-    optimizer: { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
-    forward: ({ params, x, y }) => {
-      const { features } = buildBackbone(getModelSpec('resnet32'), params, x);
-      params.group = 'classifier';
-      const logits = cosineHead(params, 'fc', features, 100);
-      return { loss: crossEntropy(logits, y), logits };
-    },
-  });
+  const graph = resnet32TrainingGraph(128);
   let s = 12345;
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
   const x = Float32Array.from({ length: 128 * 3 * 32 * 32 }, rand);
