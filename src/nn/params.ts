@@ -3,6 +3,7 @@
  * initializers (checkpoints, exported models, the frozen teacher inside a class-incremental training graph).
  */
 import { constTensor, type GraphBuilder, type Shape, type Value } from '../graph/builder.js';
+import { reshape, slice } from '../graph/ops/index.js';
 import { SeededRandom } from '../data/rng.js';
 
 /** How a parameter is initialised when no saved value exists. */
@@ -103,6 +104,68 @@ export class InputParams implements ParamSource {
     this.bufferUpdates.set(buffer.name, next);
   }
   /** Trainable parameters that receive gradients. */
+  trainable(): ParamInfo[] {
+    return [...this.infos.values()].filter((p) => p.kind === 'trainable' && !this.frozen(p.name));
+  }
+}
+
+/** Where one state tensor lives inside the packed state vector. */
+export interface StateSlot {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * Parameters as slices of one packed float32 state input. A training step then moves its whole state in one tensor
+ * each way instead of one per parameter: on a GPU each transfer has a fixed cost (measured on an H200: about 200
+ * separate state tensors took 9 ms per step down and back, a fifth of the step).
+ */
+export class PackedParams implements ParamSource {
+  readonly infos = new Map<string, ParamInfo>();
+  readonly values = new Map<string, Value>();
+  readonly bufferUpdates = new Map<string, Value>();
+  group = 'backbone';
+
+  constructor(
+    readonly graph: GraphBuilder,
+    readonly bnMode: BatchNormMode,
+    /** The packed state input [total]. */
+    readonly state: Value,
+    private readonly slots: ReadonlyMap<string, StateSlot>,
+    readonly frozen: (name: string) => boolean = () => false,
+  ) {}
+
+  /** The slot's slice of the packed state, flat. */
+  flat(name: string): Value {
+    const slot = this.slots.get(name);
+    if (!slot) throw new Error(`state "${name}" is not in the packed layout`);
+    return slice(this.state, { starts: [slot.offset], ends: [slot.offset + slot.size], axes: [0] });
+  }
+
+  private declare(name: string, shape: Shape, init: Init, kind: ParamKind): Value {
+    const full = this.graph.scoped(name);
+    const existing = this.values.get(full);
+    if (existing) return existing;
+    const slot = this.slots.get(full);
+    if (!slot) throw new Error(`parameter "${full}" was not declared when the state layout was made (the forward must be deterministic)`);
+    const v = this.graph.scope(full, () => reshape(this.flat(full), shape));
+    this.infos.set(full, { name: full, shape: [...shape], kind, group: this.group, init });
+    this.values.set(full, v);
+    return v;
+  }
+  param(name: string, shape: Shape, init: Init): Value {
+    return this.declare(name, shape, init, 'trainable');
+  }
+  buffer(name: string, shape: Shape, init: Init): Value {
+    return this.declare(name, shape, init, 'buffer');
+  }
+  updateBuffer(buffer: Value, next: Value): void {
+    const name = [...this.values].find(([, v]) => v === buffer)?.[0];
+    if (!name) throw new Error('updateBuffer: not a buffer of this source');
+    this.bufferUpdates.set(name, next);
+  }
   trainable(): ParamInfo[] {
     return [...this.infos.values()].filter((p) => p.kind === 'trainable' && !this.frozen(p.name));
   }

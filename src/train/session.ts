@@ -5,7 +5,7 @@
 import type { Tensor } from 'onnxruntime-common';
 import { createBackend, type Backend, type BackendOptions } from '../runtime/backend.js';
 import { initialValue, type ParamInfo, type StateDict } from '../nn/params.js';
-import { lrInputName, nextName, velocityName, type EvalGraph, type TrainingGraph } from './training-graph.js';
+import { lrInputName, STATE_INPUT, STATE_OUTPUT, type EvalGraph, type TrainingGraph } from './training-graph.js';
 
 export interface StepResult {
   loss: number;
@@ -36,25 +36,26 @@ export function completeState(infos: readonly ParamInfo[], state: StateDict, see
  * const { loss } = await trainer.step(batch.x, batch.y, { backbone: 0.1 });
  */
 export class TrainingSession {
-  private state = new Map<string, Tensor>();
+  /** The packed state (parameters, buffers, velocities): one tensor in, one out, every step. */
+  private state: Tensor;
   private constructor(
     readonly graph: TrainingGraph,
     private readonly backend: Backend,
-  ) {}
+    initial: Float32Array,
+  ) {
+    this.state = new backend.ort.Tensor('float32', initial, [graph.stateSize]);
+  }
 
   static async create(graph: TrainingGraph, initial: StateDict, opts: BackendOptions & { seed?: number } = {}): Promise<TrainingSession> {
-    const backend = await createBackend(graph.bytes, opts);
-    const s = new TrainingSession(graph, backend);
     const full = completeState(graph.params, initial, opts.seed ?? 0);
-    for (const p of graph.params) s.state.set(p.name, new backend.ort.Tensor('float32', full.get(p.name)!, [...p.shape]));
-    for (const p of graph.params) {
-      if (!graph.carried.includes(velocityName(p.name))) continue;
-      const saved = full.get(velocityName(p.name));
-      const size = p.shape.reduce((a, d) => a * d, 1);
-      if (saved && saved.length !== size) throw new Error(`optimizer state for "${p.name}" does not match its shape`);
-      s.state.set(velocityName(p.name), new backend.ort.Tensor('float32', saved ?? new Float32Array(size), [...p.shape]));
+    const packed = new Float32Array(graph.stateSize);
+    for (const slot of graph.layout) {
+      const saved = full.get(slot.name);
+      if (saved && saved.length !== slot.size) throw new Error(`saved state "${slot.name}" has ${saved.length} values, the graph needs ${slot.size}`);
+      // Missing velocities start at zero (a fresh optimiser).
+      if (saved) packed.set(saved, slot.offset);
     }
-    return s;
+    return new TrainingSession(graph, await createBackend(graph.bytes, opts), packed);
   }
 
   get device(): string {
@@ -72,34 +73,35 @@ export class TrainingSession {
     const feeds: Record<string, Tensor> = {
       input: new ort.Tensor('float32', x, [b!, ...rest]),
       target: new ort.Tensor('int64', y, [b!]),
+      [STATE_INPUT]: this.state,
     };
     for (const grp of this.graph.groups) {
       const lr = lrs[grp];
       if (lr === undefined) throw new Error(`no learning rate for parameter group "${grp}"`);
       feeds[lrInputName(grp)] = new ort.Tensor('float32', Float32Array.of(lr), []);
     }
-    for (const [name, t] of this.state) feeds[name] = t;
     const out = await session.run(feeds);
     const loss = Number(out['loss']!.data[0]);
     if (!Number.isFinite(loss)) {
       throw new Error(`the loss became ${loss}; the step was not applied (lower the learning rate or check the data)`);
     }
-    for (const name of this.graph.carried) this.state.set(name, out[nextName(name)]!);
+    this.state = out[STATE_OUTPUT]!;
     const scalars: Record<string, number> = {};
     for (const k of this.graph.scalars) scalars[k] = Number(out[`scalar.${k}`]!.data[0]);
     return { loss, scalars, correct: this.graph.hasAccuracy ? Number(out['correct']!.data[0]) : 0 };
   }
 
-  /** Current tensors by name (parameters, buffers and optimiser velocities). */
+  /** Current tensors by name (parameters, buffers and optimiser velocities), as views of the packed state. */
   tensors(): ReadonlyMap<string, Tensor> {
-    return this.state;
+    const data = this.state.data as Float32Array;
+    const ort = this.backend.ort;
+    return new Map(this.graph.layout.map((s) => [s.name, new ort.Tensor('float32', data.subarray(s.offset, s.offset + s.size), [...s.shape])]));
   }
 
   /** A copy of the state as plain arrays (for checkpoints). */
   async stateDict(): Promise<StateDict> {
-    const out: StateDict = new Map();
-    for (const [name, t] of this.state) out.set(name, Float32Array.from((await t.getData()) as Float32Array));
-    return out;
+    const data = this.state.data as Float32Array;
+    return new Map(this.graph.layout.map((s) => [s.name, data.slice(s.offset, s.offset + s.size)]));
   }
 
   async release(): Promise<void> {

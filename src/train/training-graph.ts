@@ -7,13 +7,13 @@ import type { GradTarget } from '../autodiff/rule.js';
 import type { Device } from '../runtime/backend.js';
 import { GraphBuilder, type Value } from '../graph/builder.js';
 import { encodeModel } from '../graph/onnx-proto.js';
-import { argMax, cast, equal, reduceSum } from '../graph/ops/index.js';
-import { InputParams, type BatchNormMode, type ParamInfo } from '../nn/params.js';
+import { argMax, cast, concat, equal, reduceSum, reshape } from '../graph/ops/index.js';
+import { InputParams, PackedParams, type BatchNormMode, type ParamInfo, type StateSlot } from '../nn/params.js';
 import { sgdStep, type SgdConfig } from './sgd.js';
 
 export interface ForwardContext {
   graph: GraphBuilder;
-  params: InputParams;
+  params: InputParams | PackedParams;
   /** Normalised images [B, C, H, W]. */
   x: Value;
   /** int64 targets [B] (output indices). */
@@ -47,14 +47,22 @@ export interface TrainingGraph {
   params: ParamInfo[];
   /** Learning-rate groups, each fed as input `lr.<group>`. */
   groups: string[];
-  /** State inputs whose next value the graph returns as `<name>:next`. */
+  /** State entries the step updates (parameters, their velocities, BatchNorm buffers); the rest pass through. */
   carried: string[];
+  /** Where each state entry (parameters, buffers, then velocities) lives in the packed `state` input. */
+  layout: StateSlot[];
+  /** Length of the packed state vector. */
+  stateSize: number;
   /** Names of the reported scalar outputs. */
   scalars: string[];
   hasAccuracy: boolean;
   /** [B, C, H, W] of the `input` feed. */
   inputShape: number[];
 }
+
+/** Name of the packed state input and of the step's updated state output. */
+export const STATE_INPUT = 'state';
+export const STATE_OUTPUT = 'state:next';
 
 /** Gradient formulation for a device: GPU graphs favour few large kernels; `auto` may end on the CPU, so it keeps the CPU's. */
 export function gradTargetFor(device: Device | undefined): GradTarget {
@@ -70,15 +78,43 @@ export function correctCount(logits: Value, labels: Value): Value {
   return reduceSum(cast(equal(argMax(logits, 1, false), labels), 'float32'), undefined, false);
 }
 
+/** The packed layout: every parameter and buffer in the order the forward declares them, then the velocities. */
+function stateLayout(infos: readonly ParamInfo[], trainable: readonly ParamInfo[]): StateSlot[] {
+  const slots: StateSlot[] = [];
+  let offset = 0;
+  const push = (name: string, shape: readonly number[]) => {
+    const size = shape.reduce((a, d) => a * d, 1);
+    slots.push({ name, shape: [...shape], offset, size });
+    offset += size;
+  };
+  for (const p of infos) push(p.name, p.shape);
+  for (const p of trainable) push(velocityName(p.name), p.shape);
+  return slots;
+}
+
 /**
- * Builds the training graph.
+ * Builds the training graph. The forward is built twice: once to discover the parameters (and so the packed state
+ * layout), then for real over slices of the packed `state` input. One input and one output carry the whole state.
  * @example const tg = buildTrainingGraph({ name: 'train', batchSize: 128, inputShape: [1, 28, 28], bnMode: 'train', optimizer, forward });
  */
 export function buildTrainingGraph(opts: TrainingGraphOptions): TrainingGraph {
+  const probe = new GraphBuilder(`${opts.name}-probe`);
+  const probeParams = new InputParams(probe, opts.bnMode, opts.frozen);
+  opts.forward({
+    graph: probe,
+    params: probeParams,
+    x: probe.input('input', 'float32', [opts.batchSize, ...opts.inputShape]),
+    y: probe.input('target', 'int64', [opts.batchSize]),
+  });
+  const layout = stateLayout([...probeParams.infos.values()], probeParams.trainable());
+  const stateSize = layout.reduce((a, s) => a + s.size, 0);
+  const slots = new Map(layout.map((s) => [s.name, s]));
+
   const g = new GraphBuilder(opts.name);
-  const params = new InputParams(g, opts.bnMode, opts.frozen);
   const x = g.input('input', 'float32', [opts.batchSize, ...opts.inputShape]);
   const y = g.input('target', 'int64', [opts.batchSize]);
+  const state = g.input(STATE_INPUT, 'float32', [stateSize]);
+  const params = new PackedParams(g, opts.bnMode, state, slots, opts.frozen);
   const result = opts.forward({ graph: g, params, x, y });
   const trainable = params.trainable();
   const grads = gradients(
@@ -93,25 +129,28 @@ export function buildTrainingGraph(opts: TrainingGraphOptions): TrainingGraph {
 
   const groups = [...new Set(trainable.map((p) => p.group))].sort();
   const lrs = new Map(groups.map((grp) => [grp, g.input(lrInputName(grp), 'float32', [])]));
-  const carried: string[] = [];
+  const next = new Map<string, Value>();
   g.scope('optimizer', () => {
     trainable.forEach((p, i) => {
-      const velocity = g.input(velocityName(p.name), 'float32', p.shape);
+      const velocity = reshape(params.flat(velocityName(p.name)), p.shape);
       const step = sgdStep(params.values.get(p.name)!, grads[i]!, velocity, lrs.get(p.group)!, opts.optimizer);
-      g.output(step.param, nextName(p.name));
-      g.output(step.velocity, nextName(velocity.name));
-      carried.push(p.name, velocity.name);
+      next.set(p.name, step.param);
+      next.set(velocityName(p.name), step.velocity);
     });
   });
-  for (const [name, next] of params.bufferUpdates) {
-    g.output(next, nextName(name));
-    carried.push(name);
-  }
+  for (const [name, value] of params.bufferUpdates) next.set(name, value);
+  const parts = layout.map((slot) => {
+    const updated = next.get(slot.name);
+    return updated ? reshape(updated, [slot.size]) : params.flat(slot.name);
+  });
+  g.output(parts.length === 1 ? parts[0]! : concat(parts, 0), STATE_OUTPUT);
   return {
     bytes: encodeModel(g.toModel({ docString: `onnx-cil training step: ${opts.name}` })),
     params: [...params.infos.values()],
     groups,
-    carried,
+    carried: layout.filter((s) => next.has(s.name)).map((s) => s.name),
+    layout,
+    stateSize,
     scalars: scalars.map(([k]) => k),
     hasAccuracy: !!result.logits,
     inputShape: [opts.batchSize, ...opts.inputShape],
