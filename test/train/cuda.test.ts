@@ -42,11 +42,30 @@ test('resnet32 training step on CUDA matches the CPU loss within 1e-3', async (t
   const lrs = { backbone: 0.1, classifier: 0.1 };
   const cpu = await TrainingSession.create(graph, new Map(), { seed: 3, device: 'cpu' });
   const gpu = await TrainingSession.create(graph, new Map(), { seed: 3, device: 'cuda' });
-  for (let step = 0; step < 3; step++) {
+  // Step 0 starts from identical weights; step 1 from weights that differ only by one step's rounding. Later steps
+  // are not compared: at lr 0.1 rounding differences grow (on an H200 the third step differed by 8e-3).
+  for (let step = 0; step < 2; step++) {
     const a = await cpu.step(x, y, lrs);
     const b = await gpu.step(x, y, lrs);
     t.diagnostic(`step ${step}: cpu loss ${a.loss.toFixed(6)}, cuda loss ${b.loss.toFixed(6)}`);
     assert.ok(Math.abs(a.loss - b.loss) < 1e-3, `step ${step}: cpu ${a.loss} vs cuda ${b.loss}`);
+    if (step === 0) {
+      // The whole update (weights, velocities, BatchNorm statistics) agrees too.
+      const sa = await cpu.stateDict();
+      const sb = await gpu.stateDict();
+      let num = 0;
+      let den = 0;
+      for (const [name, va] of sa) {
+        const vb = sb.get(name)!;
+        for (let i = 0; i < va.length; i++) {
+          num += (va[i]! - vb[i]!) ** 2;
+          den += va[i]! ** 2;
+        }
+      }
+      const rel = Math.sqrt(num / den);
+      t.diagnostic(`state after one step: relative L2 difference ${rel.toExponential(2)}`);
+      assert.ok(rel < 1e-4, `state differs by ${rel}`);
+    }
   }
   await cpu.release();
   await gpu.release();
