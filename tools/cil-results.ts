@@ -19,8 +19,8 @@ const results = files.map((f) => ({ file: basename(f), r: JSON.parse(readFileSyn
 results.sort((a, b) => a.r.preset.localeCompare(b.r.preset) || a.r.epochsScale - b.r.epochsScale || a.r.bn.localeCompare(b.r.bn) || a.r.method.localeCompare(b.r.method) || a.r.seed - b.r.seed);
 
 const lines = [
-  '| preset | scale | BN later | method | seed | top-1 per phase (%) | avg. inc. acc. | final acc. | forgetting | BWT | NCM avg. inc. | final acc. per class group (%) | wall (s) | train img/s | file |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| preset | scale | BN later | method | seed | top-1 per phase (%) | avg. inc. acc. | final acc. | forgetting | BWT | NCM avg. inc. | readouts avg. inc. | final acc. per class group (%) | wall (s) | train img/s | file |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(({ file, r }) =>
     [
       r.preset,
@@ -34,6 +34,7 @@ const lines = [
       pct(r.forgetting),
       pct(r.backwardTransfer),
       pct(r.averageIncrementalNcmAccuracy),
+      r.averageIncrementalReadouts ? Object.entries(r.averageIncrementalReadouts).map(([k, v]) => `${k} ${pct(v)}`).join(', ') : '–',
       r.phases.at(-1)!.groupAccuracy.map(pct).join(' / '),
       r.wallSeconds.toFixed(0),
       r.imagesPerSecond.toFixed(0),

@@ -13,8 +13,8 @@ import {
   PROBABILITIES_OUTPUT,
   type InferenceModelInfo,
 } from '../export/metadata.js';
-import { packInput, resizePixels, toPixels, type ImageInput, type Pixels } from './image.js';
-import { appendClassifierRows, classifierWeight, prototypeOf } from './model-edit.js';
+import { packInput, resizePixels, rotatePixels, toPixels, type ImageInput, type Pixels } from './image.js';
+import { appendClassifierRows, classifierRotations, classifierWeight, prototypeOf } from './model-edit.js';
 
 export type { ImageInput, ImageDataLike, ShapedPixels, PixelArray } from './image.js';
 export type { InferenceModelInfo, InputLayout } from '../export/metadata.js';
@@ -186,6 +186,8 @@ export class Classifier<I = ImageInput> {
    * Adds classes from a few example images each, without training: each class's row is the L2-normalised mean of
    * the L2-normalised features of its images (the prototype rule of SPB), appended to the cosine classifier.
    * Existing rows stay unchanged; class names and metadata are updated and the session restarts on the new model.
+   * A rotation ensemble (SPB-M export) gets a row in every head: head k's prototype comes from the `features` of
+   * the images rotated by k quarter turns, as in training.
    * @example await clf.addClasses([{ label: 'Mug', images: [img1, img2, img3] }]);
    */
   async addClasses(classes: readonly NewClass[]): Promise<void> {
@@ -200,7 +202,8 @@ export class Classifier<I = ImageInput> {
       if (!Array.isArray(c.images) || c.images.length === 0) throw new Error(`class "${c.label}" has no images`);
     }
     const { dim } = classifierWeight(this.model);
-    const rows = new Float32Array(classes.length * dim);
+    const rotations = classifierRotations(this.model);
+    const rows = new Map(rotations.map((r) => [r, new Float32Array(classes.length * dim)]));
     for (const [i, c] of classes.entries()) {
       let pixels: Pixels[];
       try {
@@ -209,8 +212,10 @@ export class Classifier<I = ImageInput> {
         (err as Error).message = `class "${c.label}": ${(err as Error).message}`;
         throw err;
       }
-      const { features } = await this.runAll(pixels);
-      rows.set(prototypeOf(features, dim), i * dim);
+      for (const r of rotations) {
+        const { features } = await this.runAll(r === 0 ? pixels : pixels.map((p) => rotatePixels(p, r)));
+        rows.get(r)!.set(prototypeOf(features, dim), i * dim);
+      }
     }
     // Edit a copy so that a failure leaves the classifier as it was.
     const model = decodeModel(this.bytes);

@@ -203,3 +203,26 @@ export function packInput(images: readonly Pixels[], info: InferenceModelInfo): 
   });
   return { data: out, dims: [n, h, w, k] };
 }
+
+/**
+ * Pixels rotated by k quarter turns counter-clockwise (numpy.rot90 on the height/width axes): out[i][j] =
+ * in[j][W-1-i] for k = 1. The app rotates example images so that every head of a rotation ensemble gets its own
+ * prototype.
+ * @example const r90 = rotatePixels(p, 1);
+ */
+export function rotatePixels(p: Pixels, k: number): Pixels {
+  const q = ((k % 4) + 4) % 4;
+  let cur = p;
+  for (let t = 0; t < q; t++) {
+    const { width: w, height: h, channels: c } = cur;
+    const out = new (cur.data.constructor as typeof Float32Array)(cur.data.length) as Uint8Array | Float32Array;
+    // One turn: output [w rows, h cols]; out[i][j] = in[j][w-1-i].
+    for (let i = 0; i < w; i++) {
+      for (let j = 0; j < h; j++) {
+        for (let ch = 0; ch < c; ch++) out[(i * h + j) * c + ch] = cur.data[(j * w + (w - 1 - i)) * c + ch]!;
+      }
+    }
+    cur = { data: out, width: h, height: w, channels: c };
+  }
+  return cur;
+}

@@ -3,15 +3,26 @@
  * Works on the decoded protobuf, so it runs in browsers too.
  */
 import { makeTensorProto, tensorData, type ModelProto } from '../graph/onnx-proto.js';
-import { CLASSIFIER_WEIGHT, formatModelInfo, PROBABILITIES_OUTPUT, type InferenceModelInfo } from '../export/metadata.js';
+import { CLASSIFIER_WEIGHT, formatModelInfo, PROBABILITIES_OUTPUT, rotationHeadWeight, type InferenceModelInfo } from '../export/metadata.js';
 
-/** The classifier rows [classes, dim] of an exported model. */
-export function classifierWeight(model: ModelProto): { data: Float32Array; classes: number; dim: number } {
-  const t = model.graph.initializer.find((x) => x.name === CLASSIFIER_WEIGHT);
-  if (!t) throw new Error(`the model has no ${CLASSIFIER_WEIGHT} initializer`);
+/** The classifier rows [classes, dim] of an exported model (of the head reading images rotated by `rotation`). */
+export function classifierWeight(model: ModelProto, rotation = 0): { data: Float32Array; classes: number; dim: number } {
+  const name = rotationHeadWeight(rotation);
+  const t = model.graph.initializer.find((x) => x.name === name);
+  if (!t) throw new Error(`the model has no ${name} initializer`);
   const dims = (t.dims ?? []).map(Number);
-  if (dims.length !== 2) throw new Error(`${CLASSIFIER_WEIGHT} must be [classes, dim], it is [${dims.join(', ')}]`);
+  if (dims.length !== 2) throw new Error(`${name} must be [classes, dim], it is [${dims.join(', ')}]`);
   return { data: tensorData(t) as Float32Array, classes: dims[0]!, dim: dims[1]! };
+}
+
+/**
+ * Rotations (quarter turns counter-clockwise) read by the model's classifier heads: [0] for one head, [0, 1, 2, 3]
+ * for an SPB-M rotation ensemble.
+ * @example classifierRotations(model); // [0, 1, 2, 3]
+ */
+export function classifierRotations(model: ModelProto): number[] {
+  const names = new Set(model.graph.initializer.map((t) => t.name));
+  return [0, 1, 2, 3].filter((r) => names.has(rotationHeadWeight(r)));
 }
 
 /**
@@ -36,18 +47,33 @@ export function prototypeOf(features: Float32Array, dim: number): Float32Array {
 
 /**
  * Appends classifier rows (one per new label) and rewrites the class-count dimension and metadata; old rows stay
- * bit-identical. Mutates and returns `model`.
+ * bit-identical. A rotation ensemble needs rows for every head: a map from rotation to rows. Mutates and returns
+ * `model`.
  * @example appendClassifierRows(model, info, prototype, ['Mug']);
  */
-export function appendClassifierRows(model: ModelProto, info: InferenceModelInfo, rows: Float32Array, labels: readonly string[]): InferenceModelInfo {
-  const { data, classes, dim } = classifierWeight(model);
-  if (rows.length !== labels.length * dim) throw new Error(`${labels.length} new classes need ${labels.length * dim} values, got ${rows.length}`);
-  const next = new Float32Array(data.length + rows.length);
-  next.set(data);
-  next.set(rows, data.length);
-  const total = classes + labels.length;
-  const index = model.graph.initializer.findIndex((x) => x.name === CLASSIFIER_WEIGHT);
-  model.graph.initializer[index] = makeTensorProto(CLASSIFIER_WEIGHT, 'float32', [total, dim], next);
+export function appendClassifierRows(
+  model: ModelProto,
+  info: InferenceModelInfo,
+  rows: Float32Array | ReadonlyMap<number, Float32Array>,
+  labels: readonly string[],
+): InferenceModelInfo {
+  const rotations = classifierRotations(model);
+  const perHead = rows instanceof Float32Array ? new Map([[0, rows]]) : rows;
+  const missing = rotations.filter((r) => !perHead.has(r));
+  if (missing.length) throw new Error(`the model has ${rotations.length} classifier heads; rows for rotation ${missing.join(', ')} are missing`);
+  let total = 0;
+  for (const r of rotations) {
+    const { data, classes, dim } = classifierWeight(model, r);
+    const added = perHead.get(r)!;
+    if (added.length !== labels.length * dim) throw new Error(`${labels.length} new classes need ${labels.length * dim} values, got ${added.length}`);
+    const next = new Float32Array(data.length + added.length);
+    next.set(data);
+    next.set(added, data.length);
+    total = classes + labels.length;
+    const name = rotationHeadWeight(r);
+    const index = model.graph.initializer.findIndex((x) => x.name === name);
+    model.graph.initializer[index] = makeTensorProto(name, 'float32', [total, dim], next);
+  }
   const out = model.graph.output.find((o) => o.name === PROBABILITIES_OUTPUT);
   const classDim = out?.type?.tensor_type?.shape?.dim?.[1];
   if (classDim) classDim.dim_value = total;

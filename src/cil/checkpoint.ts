@@ -8,7 +8,7 @@ import { buildEvalGraph, velocityName } from '../train/training-graph.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import type { ModelMeta } from '../train/classifier.js';
 import type { StateDict } from '../nn/params.js';
-import { CLASS_MEANS_KEY, classifierForward, TEACHER_PREFIX, type IncrementalLearner, type LearnerState } from './learner.js';
+import { CLASS_MEANS_KEY, TEACHER_PREFIX, type IncrementalLearner, type LearnerState } from './learner.js';
 import type { PhaseEvaluation } from './metrics.js';
 import type { Protocol } from './protocol.js';
 
@@ -45,7 +45,7 @@ function stateShapes(learner: IncrementalLearner): Map<string, number[]> {
     name: 'shapes',
     batchSize: 1,
     inputShape: setup.inputShape,
-    forward: ({ params, x }) => classifierForward(setup.spec, params, x, classes),
+    forward: ({ params, x }) => learner.model.stateForward(setup.spec, params, x, classes),
   });
   const shapes = new Map<string, number[]>();
   for (const p of graph.params) {
@@ -71,7 +71,7 @@ export function saveCilCheckpoint(path: string, learner: IncrementalLearner, met
     state,
     shapes: stateShapes(learner),
     inputShape: learner.setup.inputShape,
-    inference: ({ params, x }) => classifierForward(learner.setup.spec, params, x, classes),
+    inference: ({ params, x }) => learner.model.evalForward(learner.setup.spec, params, x, classes),
   });
 }
 

@@ -12,6 +12,9 @@ import { loadCilCheckpoint, resolveCheckpointPath, RUN_FILES, saveCilCheckpoint,
 import { IncrementalLearner, phaseSeed, type PhaseData, type TrainHooks } from './learner.js';
 import { resolveMethod } from './methods/index.js';
 
+/** Methods whose checkpoints `increment` continues with the same method. */
+const INCREMENT_METHODS: readonly string[] = ['spb', 'spb-m', 'spb-i'];
+
 export interface IncrementOptions {
   /** A run folder (its latest phase checkpoint) or a class-incremental checkpoint file. */
   from: string;
@@ -71,7 +74,10 @@ export async function incrementModel(opts: IncrementOptions, hooks: TrainHooks &
 
   const protocol = structuredClone(meta.protocol);
   if (opts.seed !== undefined) protocol.seed = opts.seed;
-  const { policy, config } = resolveMethod('spb', meta.method === 'spb' ? meta.methodConfig : {});
+  // SPB-M and SPB-I checkpoints continue with their own method (their extra heads are part of the model); any other
+  // method's checkpoint is continued with SPB.
+  const methodName = INCREMENT_METHODS.includes(meta.method) ? meta.method : 'spb';
+  const { policy, config } = resolveMethod(methodName, methodName === meta.method ? meta.methodConfig : {});
   const schedule = { ...protocol.schedules.incremental, batchSize: Math.min(protocol.schedules.incremental.batchSize, data.count) };
   const learner = new IncrementalLearner(
     policy,
@@ -107,7 +113,7 @@ export async function incrementModel(opts: IncrementOptions, hooks: TrainHooks &
   const classNames = [...meta.classNames, ...wanted];
   const next: CilCheckpointMeta = {
     ...meta,
-    method: 'spb',
+    method: methodName,
     methodConfig: config,
     protocol,
     classNames,

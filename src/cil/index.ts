@@ -13,3 +13,4 @@ export * from './protocol.js';
 export * from './prototypes.js';
 export * from './report.js';
 export * from './run.js';
+export * from './variants.js';

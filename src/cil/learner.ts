@@ -7,10 +7,9 @@
 import type { AugmentOptions } from '../data/augment.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { deriveSeed } from '../data/rng.js';
-import type { Value } from '../graph/builder.js';
-import { cosineHead } from '../nn/heads.js';
+import { GraphBuilder, type Value } from '../graph/builder.js';
 import { buildBackbone, featureDim, type ModelSpec } from '../nn/models.js';
-import { ConstantParams, initialValue, type BatchNormMode, type ParamSource, type StateDict } from '../nn/params.js';
+import { ConstantParams, initialValue, InputParams, type BatchNormMode, type StateDict } from '../nn/params.js';
 import type { BackendOptions } from '../runtime/backend.js';
 import { predict } from '../train/evaluate.js';
 import { trainEpochs, batchesPerEpoch, type EpochEvent, type StepEvent } from '../train/loop.js';
@@ -21,12 +20,12 @@ import { classificationLoss, combineLosses, type LossPiece } from './losses.js';
 import { fractionCorrect, type PhaseEvaluation } from './metrics.js';
 import { appendRows, classPrototypes, nearestMean } from './prototypes.js';
 import { scaleSchedule, type PhaseSchedule } from './protocol.js';
+import { featuresOutput, singleHeadVariant, type ModelVariant } from './variants.js';
 
 /** Name prefix of the frozen extractor's weights, inside training graphs and checkpoints. */
 export const TEACHER_PREFIX = 'teacher.';
 /** Checkpoint entry holding the NCM class means [classes, D]. */
 export const CLASS_MEANS_KEY = 'ncm.means';
-const CLASSIFIER_WEIGHT = 'fc.weight';
 
 /** What distinguishes one method from another; the lifecycle is the same for all. */
 export interface PhasePolicy {
@@ -40,6 +39,10 @@ export interface PhasePolicy {
   readonly distills: boolean;
   /** Loss pieces of a later phase with `oldClasses` known and `newClasses` being added. */
   laterPhaseLoss(oldClasses: number, newClasses: number): LossPiece[];
+  /** Loss pieces of phase 0 (default: plain cross-entropy). */
+  basePhaseLoss?(): LossPiece[];
+  /** The model the method trains: classifier heads, copies of the batch, self-supervised head (default: one head). */
+  readonly model?: ModelVariant;
 }
 
 /** The model and runtime a learner trains. */
@@ -113,18 +116,8 @@ export interface EvaluationData {
   phase: number;
 }
 
-/**
- * Backbone + cosine classifier: the forward of every graph a learner builds.
- * @example const { logits, features } = classifierForward(spec, params, x, 10);
- */
-export function classifierForward(spec: ModelSpec, params: ParamSource, x: Value, classes: number): { logits: Value; features: Value } {
-  params.group = 'backbone';
-  const { features } = buildBackbone(spec, params, x);
-  params.group = 'classifier';
-  const logits = cosineHead(params, 'fc', features, classes);
-  params.group = 'backbone';
-  return { logits, features };
-}
+/** Backbone + cosine classifier (the single-head model); lives with the other model variants. */
+export { classifierForward } from './variants.js';
 
 /** Learner state without optimiser velocities. */
 function withoutVelocities(weights: StateDict): StateDict {
@@ -132,11 +125,23 @@ function withoutVelocities(weights: StateDict): StateDict {
 }
 
 /**
- * The extractor part of the weights (backbone parameters and buffers): what the teacher freezes.
- * @example const teacher = extractorWeights(state.weights);
+ * Names of the extractor's parameters and buffers (everything `buildBackbone` declares) for a model spec.
+ * @example extractorParamNames(getModelSpec('convnet'), [1, 28, 28]).has('conv1.weight'); // true
  */
-export function extractorWeights(weights: StateDict): StateDict {
-  return new Map([...withoutVelocities(weights)].filter(([k]) => !k.startsWith('fc.')).map(([k, v]) => [k, Float32Array.from(v)]));
+export function extractorParamNames(spec: ModelSpec, inputShape: readonly [number, number, number]): Set<string> {
+  const g = new GraphBuilder('extractor-names');
+  const params = new InputParams(g, 'eval');
+  buildBackbone(spec, params, g.input('input', 'float32', [1, ...inputShape]));
+  return new Set(params.infos.keys());
+}
+
+/**
+ * The extractor part of the weights (backbone parameters and buffers): what the teacher freezes. Without
+ * `isExtractor`, everything but the `fc.` classifier counts.
+ * @example const teacher = extractorWeights(state.weights, (k) => names.has(k));
+ */
+export function extractorWeights(weights: StateDict, isExtractor: (name: string) => boolean = (k) => !k.startsWith('fc.')): StateDict {
+  return new Map([...withoutVelocities(weights)].filter(([k]) => isExtractor(k)).map(([k, v]) => [k, Float32Array.from(v)]));
 }
 
 /**
@@ -148,6 +153,9 @@ export function extractorWeights(weights: StateDict): StateDict {
  */
 export class IncrementalLearner {
   readonly featureDim: number;
+  /** The method's model variant (heads, batch copies, self-supervised head). */
+  readonly model: ModelVariant;
+  private readonly extractorNames: Set<string>;
 
   constructor(
     readonly policy: PhasePolicy,
@@ -155,6 +163,8 @@ export class IncrementalLearner {
     public state: LearnerState,
   ) {
     this.featureDim = featureDim(setup.spec);
+    this.model = policy.model ?? singleHeadVariant;
+    this.extractorNames = extractorParamNames(setup.spec, setup.inputShape);
   }
 
   /** Whether phase `phase` runs any training step. */
@@ -169,7 +179,10 @@ export class IncrementalLearner {
     return data.seenIndices;
   }
 
-  /** Freezes the previous extractor and appends the new classes' classifier rows (old rows unchanged). */
+  /**
+   * Freezes the previous extractor and appends the new classes' rows to every classifier head (old rows
+   * unchanged); a head reading images rotated by b gets prototypes from features of images rotated by b.
+   */
   async beforePhase(data: PhaseData): Promise<void> {
     if (data.phase === 0) {
       if (this.state.classes !== 0) throw new Error('phase 0 needs a fresh learner');
@@ -179,23 +192,29 @@ export class IncrementalLearner {
     if (data.oldClasses !== this.state.classes) {
       throw new Error(`phase ${data.phase} expects ${data.oldClasses} known classes; the model has ${this.state.classes}`);
     }
-    this.state.teacher = this.policy.distills && this.policy.trainsLaterPhases ? extractorWeights(this.state.weights) : null;
-    const rows =
+    this.state.teacher = this.policy.distills && this.policy.trainsLaterPhases ? extractorWeights(this.state.weights, (k) => this.extractorNames.has(k)) : null;
+    const rotations = [...new Set(this.model.heads.map((h) => h.rotation))];
+    const prototypes =
       this.policy.classifierInit === 'prototype'
-        ? await this.prototypesOf(data.train, data.newIndices, data.labelMap, data.oldClasses, data.newClasses)
-        : initialValue(
-            { name: `${CLASSIFIER_WEIGHT}.phase${data.phase}`, shape: [data.newClasses, this.featureDim], init: { kind: 'uniform', bound: 1 / Math.sqrt(this.featureDim) } },
-            this.setup.seed,
-          );
-    const old = this.state.weights.get(CLASSIFIER_WEIGHT);
-    if (!old) throw new Error(`the model has no ${CLASSIFIER_WEIGHT}`);
-    this.state.weights.set(CLASSIFIER_WEIGHT, appendRows(old, rows));
+        ? await this.prototypesOf(data.train, data.newIndices, data.labelMap, data.oldClasses, data.newClasses, rotations)
+        : null;
+    const grown = this.model.heads.map((head) => {
+      const name = `${head.prefix}.weight`;
+      const old = this.state.weights.get(name);
+      if (!old) throw new Error(`the model has no ${name}`);
+      const rows =
+        prototypes?.get(head.rotation) ??
+        initialValue({ name: `${name}.phase${data.phase}`, shape: [data.newClasses, this.featureDim], init: { kind: 'uniform', bound: 1 / Math.sqrt(this.featureDim) } }, this.setup.seed);
+      return [name, appendRows(old, rows)] as const;
+    });
+    for (const [name, w] of grown) this.state.weights.set(name, w);
     this.state.classes += data.newClasses;
   }
 
   /** The loss pieces of a phase: plain cross-entropy in phase 0, the method's pieces afterwards. */
   lossPieces(data: PhaseData): LossPiece[] {
-    return data.phase === 0 ? [classificationLoss(1)] : this.policy.laterPhaseLoss(data.oldClasses, data.newClasses);
+    if (data.phase > 0) return this.policy.laterPhaseLoss(data.oldClasses, data.newClasses);
+    return this.policy.basePhaseLoss?.() ?? [classificationLoss(1)];
   }
 
   /** Trains the phase with a fresh optimiser (or resumes it at `hooks.startEpoch`). */
@@ -215,22 +234,31 @@ export class IncrementalLearner {
       batchSize: schedule.batchSize,
       inputShape: this.setup.inputShape,
       bnMode: data.bnMode,
+      device: this.setup.backend.device,
       optimizer: { momentum: schedule.momentum, weightDecay: schedule.weightDecay, nesterov: schedule.nesterov },
       forward: ({ graph: g, params, x, y }) => {
-        const { logits, features } = classifierForward(spec, params, x, this.state.classes);
-        let teacherFeatures: Value | null = null;
+        const out = this.model.trainForward({
+          graph: g,
+          spec,
+          params,
+          x,
+          y,
+          classes: this.state.classes,
+          teacherFeatures: (batch: Value) => {
+            if (!teacher) throw new Error(`phase ${data.phase}: the loss needs the frozen extractor, but none was kept`);
+            return buildBackbone(spec, new ConstantParams(g, 'eval', teacher, TEACHER_PREFIX), batch).features;
+          },
+        });
         const { loss, parts } = combineLosses(pieces, {
           graph: g,
           targets: y,
-          logits,
-          features,
-          teacherFeatures: () => {
-            if (!teacher) throw new Error(`phase ${data.phase}: the loss needs the frozen extractor, but none was kept`);
-            teacherFeatures ??= buildBackbone(spec, new ConstantParams(g, 'eval', teacher, TEACHER_PREFIX), x).features;
-            return teacherFeatures;
-          },
+          logits: out.logits,
+          headLogits: out.headLogits,
+          features: out.features,
+          teacherFeatures: out.teacherFeatures,
+          selfSupervised: out.selfSupervised,
         });
-        return { loss, scalars: parts, logits };
+        return { loss, scalars: parts, logits: out.logits };
       },
     });
     const trainer = await TrainingSession.create(graph, this.state.weights, { ...this.setup.backend, seed: this.setup.seed });
@@ -270,14 +298,18 @@ export class IncrementalLearner {
   /** Drops the optimiser (each phase starts a fresh one) and stores the new classes' NCM means. */
   async afterPhase(data: PhaseData): Promise<void> {
     this.state.weights = withoutVelocities(this.state.weights);
-    const means = await this.prototypesOf(data.train, data.newIndices, data.labelMap, data.oldClasses, data.newClasses);
+    const means = (await this.prototypesOf(data.train, data.newIndices, data.labelMap, data.oldClasses, data.newClasses)).get(0)!;
     if (this.state.classMeans.length !== data.oldClasses * this.featureDim) {
       throw new Error(`the NCM means cover ${this.state.classMeans.length / this.featureDim} classes; ${data.oldClasses} were expected`);
     }
     this.state.classMeans = appendRows(this.state.classMeans, means);
   }
 
-  /** Top-1/top-5, per-group, old/new and NCM accuracy on the test images of every seen class. */
+  /**
+   * Top-1/top-5, per-group, old/new and NCM accuracy on the test images of every seen class, read from the
+   * variant's primary readout; variants with several readouts (SPB-M: ensemble and single head) also report
+   * each readout's top-1 in `readouts`.
+   */
   async evaluate(data: EvaluationData, stats: Pick<TrainStats, 'seconds' | 'images'>): Promise<PhaseEvaluation> {
     const classes = this.state.classes;
     const p = await this.run(data.test, data.indices, data.labelMap);
@@ -300,6 +332,17 @@ export class IncrementalLearner {
     const groupOf = (t: number) => data.groupOfOutput[t]!;
     const groupAccuracy = Array.from({ length: data.phase + 1 }, (_, g) => fractionCorrect(predicted, p.targets, (t) => groupOf(t) === g));
     const ncm = nearestMean(p.outputs['features']!, this.state.classMeans, this.featureDim);
+    const readouts: Record<string, number> = {};
+    for (const [name, scores] of Object.entries(p.outputs)) {
+      if (!name.startsWith('readout_')) continue;
+      const argmax = new Int32Array(p.count);
+      for (let r = 0; r < p.count; r++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (scores[r * classes + c]! > scores[r * classes + best]!) best = c;
+        argmax[r] = best;
+      }
+      readouts[name.slice('readout_'.length)] = fractionCorrect(argmax, p.targets);
+    }
     return {
       phase: data.phase,
       classesSeen: classes,
@@ -313,17 +356,18 @@ export class IncrementalLearner {
       trainSeconds: stats.seconds,
       trainImages: stats.images,
       imagesPerSecond: stats.seconds > 0 ? stats.images / stats.seconds : 0,
+      ...(Object.keys(readouts).length ? { readouts } : {}),
     };
   }
 
-  /** Runs the current model in eval mode (logits over the current classes and raw features). */
+  /** Runs the current model in eval mode (the variant's outputs: scores over the current classes, raw features...). */
   private async run(ds: ImageDataset, indices: Int32Array, labelMap: Int32Array) {
     const classes = this.state.classes;
     const graph = buildEvalGraph({
       name: `${this.setup.model}-eval`,
       batchSize: this.setup.evalBatchSize,
       inputShape: this.setup.inputShape,
-      forward: ({ params, x }) => classifierForward(this.setup.spec, params, x, classes),
+      forward: ({ params, x }) => this.model.evalForward(this.setup.spec, params, x, classes),
     });
     const evaluator = await EvalSession.create(graph, this.setup.evalBatchSize, this.setup.inputShape, this.setup.backend);
     try {
@@ -333,11 +377,28 @@ export class IncrementalLearner {
     }
   }
 
-  /** Normalised class-mean prototypes of output classes first..first+count-1 with the current extractor (eval mode, no augmentation). */
-  private async prototypesOf(ds: ImageDataset, indices: Int32Array, labelMap: Int32Array, first: number, count: number): Promise<Float32Array> {
+  /**
+   * Normalised class-mean prototypes of output classes first..first+count-1 with the current extractor (eval mode,
+   * no augmentation), for each rotation in `rotations` (features of the images rotated by it).
+   */
+  private async prototypesOf(
+    ds: ImageDataset,
+    indices: Int32Array,
+    labelMap: Int32Array,
+    first: number,
+    count: number,
+    rotations: readonly number[] = [0],
+  ): Promise<Map<number, Float32Array>> {
     // The classifier rows are not needed for features; a model with only the known rows runs on any label map.
     const p = await this.run(ds, indices, labelMap);
-    return classPrototypes(p.outputs['features']!, p.targets, this.featureDim, Array.from({ length: count }, (_, i) => first + i));
+    const classes = Array.from({ length: count }, (_, i) => first + i);
+    return new Map(
+      rotations.map((r) => {
+        const features = p.outputs[featuresOutput(r)];
+        if (!features) throw new Error(`the ${this.model.name} model has no ${featuresOutput(r)} output for the prototypes of rotation ${r}`);
+        return [r, classPrototypes(features, p.targets, this.featureDim, classes)] as const;
+      }),
+    );
   }
 }
 

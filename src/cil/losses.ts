@@ -4,19 +4,23 @@
  */
 import type { GraphBuilder, Value } from '../graph/builder.js';
 import { add, mul } from '../graph/ops/index.js';
-import { crossEntropy, normalizedFeatureDistance } from '../nn/functional.js';
+import { meanCrossEntropy, normalizedFeatureDistance } from '../nn/functional.js';
 
 /** What a loss piece can read while the training graph is built. */
 export interface LossContext {
   graph: GraphBuilder;
   /** int64 targets [B] (output indices). */
   targets: Value;
-  /** Cosine-classifier logits over all seen classes [B, C]. */
+  /** Cosine-classifier logits over all seen classes [B, C] (the main head on the unrotated images). */
   logits: Value;
-  /** Student features before normalisation [B, D]. */
+  /** Every classifier head's logits on its own copy of the batch (SPB-M: one per rotation); default [logits]. */
+  headLogits?: readonly Value[];
+  /** Student features before normalisation of every copy that distils [kB, D] (SPB-M: all rotated copies). */
   features: Value;
-  /** Features of the frozen extractor of the previous phase [B, D]; built on first use (needs a teacher). */
+  /** Features of the frozen extractor of the previous phase on the same copies; built on first use (needs a teacher). */
   teacherFeatures(): Value;
+  /** The model variant's self-supervised loss L_in (SPB-I), when it has one. */
+  selfSupervised?(): Value;
 }
 
 /** One weighted term of the loss; `name` is the scalar reported in progress and metrics. */
@@ -27,11 +31,27 @@ export interface LossPiece {
 }
 
 /**
- * Cross-entropy over all seen classes.
+ * Cross-entropy over all seen classes, averaged over the classifier heads when there are several (SPB-M's
+ * L_mp = (1/gamma) sum_b CE_b, reported as `mp`); one head is plain CE.
  * @example const ce = classificationLoss(0.2);
  */
-export function classificationLoss(weight = 1): LossPiece {
-  return { name: 'ce', weight, build: (ctx) => crossEntropy(ctx.logits, ctx.targets) };
+export function classificationLoss(weight = 1, name = 'ce'): LossPiece {
+  return { name, weight, build: (ctx) => meanCrossEntropy(ctx.headLogits ?? [ctx.logits], ctx.targets) };
+}
+
+/**
+ * SPB-I's instance-level self-supervised loss L_in (rotation prediction or contrastive), as the model variant builds it.
+ * @example const lin = selfSupervisedLoss(0.2);
+ */
+export function selfSupervisedLoss(weight = 1): LossPiece {
+  return {
+    name: 'in',
+    weight,
+    build: (ctx) => {
+      if (!ctx.selfSupervised) throw new Error('the self-supervised loss needs a model variant with a self-supervised head (spb-i)');
+      return ctx.selfSupervised();
+    },
+  };
 }
 
 /**

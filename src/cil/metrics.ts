@@ -22,6 +22,8 @@ export interface PhaseEvaluation {
   trainSeconds: number;
   trainImages: number;
   imagesPerSecond: number;
+  /** Top-1 of each readout when the model has several (SPB-M: `ensemble` of the rotation heads, `single` head). */
+  readouts?: Record<string, number>;
 }
 
 export interface RunSummary {
@@ -33,6 +35,8 @@ export interface RunSummary {
   backwardTransfer: number;
   averageIncrementalNcmAccuracy: number;
   finalNcmAccuracy: number;
+  /** Average incremental top-1 of each readout, when the phases report several (SPB-M). */
+  averageIncrementalReadouts?: Record<string, number>;
 }
 
 /**
@@ -89,6 +93,7 @@ export function backwardTransfer(matrix: readonly (readonly number[])[]): number
 export function summarize(phases: readonly PhaseEvaluation[]): RunSummary {
   if (phases.length === 0) throw new Error('no phase was evaluated');
   const matrix = phases.map((p) => p.groupAccuracy);
+  const readoutNames = Object.keys(phases[0]!.readouts ?? {}).filter((k) => phases.every((p) => p.readouts?.[k] !== undefined));
   return {
     averageIncrementalAccuracy: averageIncrementalAccuracy(phases.map((p) => p.accuracy)),
     finalAccuracy: phases.at(-1)!.accuracy,
@@ -96,6 +101,9 @@ export function summarize(phases: readonly PhaseEvaluation[]): RunSummary {
     backwardTransfer: backwardTransfer(matrix),
     averageIncrementalNcmAccuracy: averageIncrementalAccuracy(phases.map((p) => p.ncmAccuracy)),
     finalNcmAccuracy: phases.at(-1)!.ncmAccuracy,
+    ...(readoutNames.length
+      ? { averageIncrementalReadouts: Object.fromEntries(readoutNames.map((k) => [k, averageIncrementalAccuracy(phases.map((p) => p.readouts![k]!))])) }
+      : {}),
   };
 }
 

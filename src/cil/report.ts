@@ -37,9 +37,12 @@ const CSV_COLUMNS = ['phase', 'classesSeen', 'accuracy', 'top5', 'ncmAccuracy', 
  */
 export function metricsCsv(result: Pick<ReportInput, 'phases'>): string {
   const groups = result.phases.length;
-  const header = [...CSV_COLUMNS, ...Array.from({ length: groups }, (_, g) => `group${g}`)];
+  // Readouts of multi-head models (SPB-M: ensemble, single) as readout_<name> columns.
+  const readouts = [...new Set(result.phases.flatMap((p) => Object.keys(p.readouts ?? {})))];
+  const header = [...CSV_COLUMNS, ...readouts.map((r) => `readout_${r}`), ...Array.from({ length: groups }, (_, g) => `group${g}`)];
   const rows = result.phases.map((p) => [
     ...CSV_COLUMNS.map((c) => (p[c] === null ? '' : String(p[c]))),
+    ...readouts.map((r) => (p.readouts?.[r] === undefined ? '' : String(p.readouts[r]))),
     ...Array.from({ length: groups }, (_, g) => (g < p.groupAccuracy.length ? String(p.groupAccuracy[g]) : '')),
   ]);
   return [header, ...rows].map((r) => r.join(',')).join('\n') + '\n';

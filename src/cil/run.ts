@@ -16,6 +16,7 @@ import { loadProtocolData } from './data.js';
 import { emptyLearnerState, IncrementalLearner, phaseSeed, type EvaluationData, type PhaseData, type TrainStats } from './learner.js';
 import { summarize, type PhaseEvaluation, type RunSummary } from './metrics.js';
 import { resolveMethod } from './methods/index.js';
+import { SpbConfigSchema } from './methods/spb.js';
 import { phaseGroups, resolveClassOrder, type Protocol } from './protocol.js';
 import { metricsCsv, renderReport } from './report.js';
 
@@ -30,9 +31,10 @@ export interface RunOptions {
   outDir: string;
   resume?: boolean;
   /**
-   * Run folder whose phase 0 this run reuses instead of training it again. Phase 0 is plain cross-entropy for every
-   * method, so runs that differ only in method or later-phase settings can share it; protocol data, model, class
-   * order, base schedule, seed and epochs scale must match.
+   * Run folder whose phase 0 this run reuses instead of training it again. Phase 0 is plain cross-entropy for SPB,
+   * FT, proto and joint, so runs that differ only in those methods or later-phase settings can share it (SPB-M and
+   * SPB-I train phase 0 their own way and share it only with runs of the same method and phase-0 settings);
+   * protocol data, model, class order, base schedule, seed and epochs scale must match.
    */
   baseFrom?: string;
   device?: Device;
@@ -89,9 +91,29 @@ function checkImages(protocol: Protocol, ds: ImageDataset): void {
   }
 }
 
+/**
+ * What makes a method's phase 0 what it is: plain cross-entropy on one head for every method on the default model
+ * (SPB, FT, proto, joint share it), otherwise the method and its settings that act in phase 0 (SPB-M's heads and
+ * readout, SPB-I's self-supervised task): SPB's later-phase switches do not count.
+ */
+export function phaseZeroIdentity(methodName: string, methodConfig: Record<string, unknown>): string {
+  const { policy } = resolveMethod(methodName, methodConfig);
+  if (!policy.model && !policy.basePhaseLoss) return 'single-head cross-entropy';
+  const laterOnly = new Set(Object.keys(SpbConfigSchema.shape));
+  return `${methodName} ${JSON.stringify(Object.entries(methodConfig).filter(([k]) => !laterOnly.has(k)).sort(([a], [b]) => a.localeCompare(b)))}`;
+}
+
 /** Phase 0 of another run, after checking that it was trained exactly as this run's phase 0 would be. */
-function loadSharedBase(runDir: string, protocol: Protocol, epochsScale: number): { state: ReturnType<typeof loadCilCheckpoint>['state']; evaluation: PhaseEvaluation; wallSeconds: number } {
+function loadSharedBase(
+  runDir: string,
+  protocol: Protocol,
+  epochsScale: number,
+  method: { name: string; config: Record<string, unknown> },
+): { state: ReturnType<typeof loadCilCheckpoint>['state']; evaluation: PhaseEvaluation; wallSeconds: number } {
   const { meta, state } = loadCilCheckpoint(join(runDir, RUN_FILES.phase(0)));
+  const theirs = phaseZeroIdentity(meta.method, meta.methodConfig);
+  const ours = phaseZeroIdentity(method.name, method.config);
+  if (theirs !== ours) throw new Error(`--base-from ${runDir}: its phase 0 was trained by ${meta.method} (${theirs}); ${method.name} trains phase 0 differently (${ours})`);
   const phase0 = (p: Protocol, scale: number) =>
     JSON.stringify({ data: p.data, model: p.model, order: p.classOrder, base: p.baseClasses, schedule: p.schedules.base, aug: p.augmentation, seed: p.seed, evalBatchSize: p.evalBatchSize, scale });
   if (phase0(meta.protocol, meta.epochsScale) !== phase0(protocol, epochsScale)) {
@@ -158,7 +180,7 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
   } else {
     writeFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n');
     if (opts.baseFrom) {
-      const base = loadSharedBase(opts.baseFrom, protocol, epochsScale);
+      const base = loadSharedBase(opts.baseFrom, protocol, epochsScale, { name: method.name, config: methodConfig });
       learnerState = base.state;
       evaluations = [base.evaluation];
       progress = { completedPhases: 1, current: null };

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { constTensor, GraphBuilder, type Value } from '../graph/builder.js';
 import { encodeModel, type ModelProto } from '../graph/onnx-proto.js';
 import { add, cast, gemm, matmul, mul, softmax, transpose } from '../graph/ops/index.js';
+import { rotationHeadPrefix } from '../cil/variants.js';
+import { copyOf, fourRotations, QUARTER_TURNS } from '../nn/rotations.js';
 import { l2Normalize } from '../nn/functional.js';
 import { buildBackbone, getModelSpec } from '../nn/models.js';
 import { ConstantParams, type StateDict } from '../nn/params.js';
@@ -25,6 +27,8 @@ import {
   inputNameOf,
   LUMA_WEIGHTS,
   PROBABILITIES_OUTPUT,
+  rotationHeadScale,
+  rotationHeadWeight,
   type InferenceModelInfo,
   type InputLayout,
 } from './metadata.js';
@@ -34,7 +38,8 @@ export interface ExportOptions {
   input?: InputLayout;
   /**
    * Export one classifier head even when the checkpoint's method combines several at test time (SPB-M's rotation
-   * ensemble, which its own issue adds); single-head checkpoints ignore it.
+   * ensemble: by default the exported graph rotates each image, runs every head on its own rotation and outputs
+   * the mean of their probabilities); single-head checkpoints ignore it.
    */
   singleHead?: boolean;
   /** Prefix of the head's parameters in the checkpoint (default `fc`: `fc.weight`, `fc.sigma`, `fc.bias`). */
@@ -151,36 +156,65 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
   const raw = checkpoint.meta as Partial<ModelMeta> & RunMetaExtras;
   const meta = requireMeta(raw);
   const method = raw.method ?? (raw.kind === 'classifier' ? 'supervised' : raw.kind ?? 'unknown');
-  if (method === 'spb-m' && !opts.singleHead) {
-    throw new Error('exporting the SPB-M rotation ensemble is not supported yet; pass --single-head (singleHead: true) to export the rotation-0 head');
-  }
   const spec = getModelSpec(meta.model);
   const [c, h, w] = meta.inputShape;
   const classes = meta.classNames.length;
   const prefix = opts.headPrefix ?? 'fc';
+  // SPB-M's rotation heads present in the checkpoint (rotation 0 is `fc`).
+  const rotations =
+    method === 'spb-m' && !opts.singleHead && meta.head === 'cosine'
+      ? [0, ...Array.from({ length: QUARTER_TURNS - 1 }, (_, k) => k + 1).filter((r) => checkpoint.state.has(`${rotationHeadPrefix(r)}.weight`))]
+      : [0];
+  const ensemble = rotations.length > 1;
+  if (ensemble && h !== w) throw new Error(`the rotation ensemble needs square images; this model takes ${h}x${w} (export with --single-head)`);
 
-  const g = new GraphBuilder(`onnx-cil-${meta.model}-${meta.head}`);
+  const g = new GraphBuilder(`onnx-cil-${meta.model}-${meta.head}${ensemble ? '-rotation-ensemble' : ''}`);
   const x = preprocess(g, layout, meta);
   const params = new ConstantParams(g, 'eval', checkpoint.state);
-  const { features } = buildBackbone(spec, params, x);
+  // The ensemble passes the image and its rotations through the backbone as one batch of rotations.length * N.
+  const { features: stacked } = buildBackbone(spec, params, ensemble ? g.scope('rotate', () => fourRotations(x, rotations)) : x);
+  const perRotation = rotations.map((r) => (ensemble ? g.scope(`rot${r}`, () => copyOf(stacked, r, rotations.length)) : stacked));
+  const features = perRotation[0]!;
   const d = features.shape[1]!;
   const unit = g.scope('features', () => l2Normalize(features, 1));
-  let logits: Value;
+  let logits: Value | null = null;
+  let probs: Value;
   if (meta.head === 'cosine') {
-    const weight = normalizeRows(headWeights(checkpoint.state, prefix, 'weight', classes * d, 'cosine classifier rows'), d);
-    const sigma = headWeights(checkpoint.state, prefix, 'sigma', 1, 'cosine classifier scale');
-    const wv = g.initializer(CLASSIFIER_WEIGHT, constTensor('float32', [classes, d], weight), { absolute: true });
-    const sv = g.initializer(CLASSIFIER_SCALE, constTensor('float32', [1], Float32Array.from(sigma)), { absolute: true });
-    logits = g.scope('classifier', () => mul(gemm(unit, wv, null, { transB: 1 }), sv));
+    const heads = rotations.map((r) => {
+      const p = ensemble ? rotationHeadPrefix(r) : prefix;
+      const weight = normalizeRows(headWeights(checkpoint.state, p, 'weight', classes * d, 'cosine classifier rows'), d);
+      const sigma = headWeights(checkpoint.state, p, 'sigma', 1, 'cosine classifier scale');
+      const wv = g.initializer(rotationHeadWeight(r), constTensor('float32', [classes, d], weight), { absolute: true });
+      const sv = g.initializer(rotationHeadScale(r), constTensor('float32', [1], Float32Array.from(sigma)), { absolute: true });
+      const u = r === 0 ? unit : g.scope(`features_rot${r}`, () => l2Normalize(perRotation[r]!, 1));
+      return g.scope(r === 0 ? 'classifier' : `classifier_rot${r}`, () => mul(gemm(u, wv, null, { transB: 1 }), sv));
+    });
+    if (ensemble) {
+      // The mean of the heads' probabilities, each head on its own rotation (the learner's ensemble readout).
+      probs = g.scope('ensemble', () => {
+        let sum: Value | null = null;
+        for (const l of heads) sum = sum ? add(sum, softmax(l, 1)) : softmax(l, 1);
+        return mul(sum!, g.constF32(1 / heads.length));
+      });
+    } else {
+      logits = heads[0]!;
+      probs = g.scope('classifier', () => softmax(logits!, 1));
+    }
   } else {
     const weight = headWeights(checkpoint.state, prefix, 'weight', classes * d, 'linear classifier weight');
     const bias = headWeights(checkpoint.state, prefix, 'bias', classes, 'linear classifier bias');
     const wv = g.initializer(CLASSIFIER_WEIGHT, constTensor('float32', [classes, d], Float32Array.from(weight)), { absolute: true });
     const bv = g.initializer(CLASSIFIER_BIAS, constTensor('float32', [classes], Float32Array.from(bias)), { absolute: true });
     logits = g.scope('classifier', () => gemm(features, wv, bv, { transB: 1 }));
+    probs = g.scope('classifier', () => softmax(logits!, 1));
   }
-  const probs = g.scope('classifier', () => softmax(logits, 1));
-  g.output(probs, PROBABILITIES_OUTPUT, `Class probabilities [batch, ${classes}] (softmax), in the order of metadata onnx_cil.class_names.`);
+  g.output(
+    probs,
+    PROBABILITIES_OUTPUT,
+    ensemble
+      ? `Class probabilities [batch, ${classes}]: the mean of ${rotations.length} rotation heads' softmax outputs, head k reading the image rotated by k * 90 degrees counter-clockwise, in the order of metadata onnx_cil.class_names.`
+      : `Class probabilities [batch, ${classes}] (softmax), in the order of metadata onnx_cil.class_names.`,
+  );
   g.output(unit, FEATURES_OUTPUT, `L2-normalised feature vector [batch, ${d}] of the backbone (global-average-pooled), the space class prototypes live in.`);
 
   const accuracy = opts.accuracy ?? raw.accuracy ?? raw.testAccuracy;
@@ -200,7 +234,7 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
     toolchainVersion: toolchainVersion(),
   };
   const model = g.toModel({
-    docString: `onnx-cil image classifier: ${meta.model} backbone, ${meta.head} head, ${classes} classes (${method}${meta.dataset ? `, ${meta.dataset}` : ''}).`,
+    docString: `onnx-cil image classifier: ${meta.model} backbone, ${ensemble ? `ensemble of ${rotations.length} rotation heads (cosine)` : `${meta.head} head`}, ${classes} classes (${method}${meta.dataset ? `, ${meta.dataset}` : ''}).`,
   });
   model.producer_version = info.toolchainVersion;
   model.metadata_props = formatModelInfo(info);

@@ -23,6 +23,16 @@ export const FEATURES_OUTPUT = 'features';
 export const CLASSIFIER_WEIGHT = 'classifier.weight';
 /** The cosine head's learned scale, [1]. */
 export const CLASSIFIER_SCALE = 'classifier.scale';
+/**
+ * Initializers of the extra heads of a rotation ensemble (SPB-M): the head reading images rotated by `rotation`
+ * quarter turns counter-clockwise has its own rows and scale; rotation 0 uses CLASSIFIER_WEIGHT / CLASSIFIER_SCALE.
+ */
+export function rotationHeadWeight(rotation: number): string {
+  return rotation === 0 ? CLASSIFIER_WEIGHT : `${CLASSIFIER_WEIGHT}.rot${rotation}`;
+}
+export function rotationHeadScale(rotation: number): string {
+  return rotation === 0 ? CLASSIFIER_SCALE : `${CLASSIFIER_SCALE}.rot${rotation}`;
+}
 /** The linear head's bias, [C] (linear heads only). */
 export const CLASSIFIER_BIAS = 'classifier.bias';
 

@@ -1,7 +1,8 @@
 /** Classifier heads: cosine (learnable scale) and linear. */
 import type { Value } from '../graph/builder.js';
-import { gemm, mul } from '../graph/ops/index.js';
+import { flatten, gemm, globalAveragePool, mul, relu } from '../graph/ops/index.js';
 import { cosineSimilarity } from './functional.js';
+import { basicBlock } from './layers.js';
 import type { ParamSource } from './params.js';
 
 /** Initial value of the cosine classifier's learnable scale (eta). */
@@ -30,6 +31,35 @@ export function linearHead(p: ParamSource, name: string, features: Value, classe
   const w = p.param(`${name}.weight`, [classes, d], { kind: 'uniform', bound });
   const b = p.param(`${name}.bias`, [classes], { kind: 'uniform', bound });
   return p.graph.scope(name, () => gemm(features, w, b, { transB: 1 }));
+}
+
+/**
+ * Rotation-prediction head (SPB-I): the backbone's last feature map -> two residual BasicBlocks (same width,
+ * stride 1) -> global average pool -> cosine classifier over `angles` rotation classes. The blocks join the
+ * source's current group; the cosine classifier joins the `classifier` group, as the class heads do.
+ * @example const angleLogits = rotationHead(params, 'ssl', featureMap, 4);
+ */
+export function rotationHead(p: ParamSource, name: string, featureMap: Value, angles: number): Value {
+  const width = featureMap.shape[1]!;
+  return p.graph.scope(name, () => {
+    const group = p.group;
+    const h = basicBlock(p, 'block2', basicBlock(p, 'block1', featureMap, width, 1, true), width, 1, true);
+    p.group = 'classifier';
+    try {
+      return cosineHead(p, 'fc', flatten(globalAveragePool(h), 1), angles);
+    } finally {
+      p.group = group;
+    }
+  });
+}
+
+/**
+ * Projection head of contrastive learning: linear (D -> hidden) -> ReLU -> linear (hidden -> out), in the source's
+ * current group.
+ * @example const z = projectionHead(params, 'ssl.proj', features, 128, 128);
+ */
+export function projectionHead(p: ParamSource, name: string, features: Value, hidden: number, out: number): Value {
+  return p.graph.scope(name, () => linearHead(p, '1', relu(linearHead(p, '0', features, hidden)), out));
 }
 
 /** Heads by name, as a frozen registry. */

@@ -79,6 +79,12 @@ const cases: Case[] = [
     build: ([x]) => op.slice(x!, { starts: [-1, 2], ends: [-(2 ** 53), 0], axes: [3, 2], steps: [-1, -1] }),
   },
   {
+    name: 'Slice strided (step 2, as max pooling views) and reversed with step -3',
+    opTypes: ['Slice'],
+    inputs: [{ name: 'x', shape: [2, 2, 7, 8] }],
+    build: ([x]) => op.slice(x!, { starts: [1, -1], ends: [7, 0], axes: [2, 3], steps: [2, -3] }),
+  },
+  {
     name: 'Concat',
     opTypes: ['Concat'],
     inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 2] }],

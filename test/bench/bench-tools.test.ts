@@ -10,7 +10,7 @@ import { createBackend } from '../../src/runtime/backend.js';
 import { compareResults, direction } from '../../tools/bench/bench.js';
 import { countMacs } from '../../tools/bench/flops.js';
 import { quantile, summarize } from '../../tools/bench/timing.js';
-import { fourRotations } from '../../tools/bench/workloads.js';
+import { fourRotations } from '../../src/nn/rotations.js';
 
 test('MACs of Conv, Gemm and MatMul come from their shapes', () => {
   const g = new GraphBuilder('macs');

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import sharp from 'sharp';
 import { ProtocolSchema, type Protocol } from '../../src/cil/protocol.js';
+import type { GraphBuilder, Value } from '../../src/graph/builder.js';
+import type { BatchNormMode, ParamSource } from '../../src/nn/params.js';
 
 /** A fresh temporary folder removed after the test. */
 export function temporaryFolder(t: TestContext): string {
@@ -56,4 +58,19 @@ export function tinyProtocol(phases: number, classes: number): Protocol {
     seed: 3,
     evalBatchSize: 16,
   });
+}
+
+/** Parameters taken from given graph values (the gradient check's inputs), by scoped name. */
+export class GivenParams implements ParamSource {
+  group = 'backbone';
+  constructor(readonly graph: GraphBuilder, readonly bnMode: BatchNormMode, private readonly values: Map<string, Value>) {}
+  param(name: string): Value {
+    const v = this.values.get(this.graph.scoped(name));
+    if (!v) throw new Error(`no input for ${this.graph.scoped(name)}`);
+    return v;
+  }
+  buffer(name: string): Value {
+    return this.param(name);
+  }
+  updateBuffer(): void {}
 }

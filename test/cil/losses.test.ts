@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkGradients } from '../../src/autodiff/gradcheck.js';
-import type { GraphBuilder, Shape, Value } from '../../src/graph/builder.js';
+import type { Shape, Value } from '../../src/graph/builder.js';
 import { flatten, globalAveragePool, relu } from '../../src/graph/ops/index.js';
 import { combineLosses, reciprocalWeights } from '../../src/cil/losses.js';
 import { ftMethod } from '../../src/cil/methods/ft.js';
@@ -9,7 +9,8 @@ import { resolveMethod } from '../../src/cil/methods/index.js';
 import { spbPolicy, SpbConfigSchema } from '../../src/cil/methods/spb.js';
 import { cosineHead } from '../../src/nn/heads.js';
 import { batchNorm, conv2d } from '../../src/nn/layers.js';
-import { ConstantParams, type BatchNormMode, type ParamSource, type StateDict } from '../../src/nn/params.js';
+import { ConstantParams, type ParamSource, type StateDict } from '../../src/nn/params.js';
+import { GivenParams } from './helpers.js';
 
 test('reciprocal weights: Nnc/Noc on classification, Noc/Nnc on distillation', () => {
   assert.deepEqual(reciprocalWeights(50, 10), { classification: 0.2, distillation: 5 });
@@ -31,21 +32,6 @@ test('method policies compose the loss pieces with the right weights', () => {
   assert.throws(() => resolveMethod('spb', { bogus: 1 }), /invalid spb config/);
   assert.throws(() => resolveMethod('lwf'), /known methods: spb, ft, proto, joint/);
 });
-
-/** Parameters taken from given graph values (the gradient check's inputs). */
-class GivenParams implements ParamSource {
-  group = 'backbone';
-  constructor(readonly graph: GraphBuilder, readonly bnMode: BatchNormMode, private readonly values: Map<string, Value>) {}
-  param(name: string): Value {
-    const v = this.values.get(this.graph.scoped(name));
-    if (!v) throw new Error(`no input for ${name}`);
-    return v;
-  }
-  buffer(name: string): Value {
-    return this.param(name);
-  }
-  updateBuffer(): void {}
-}
 
 /** conv(2->3) -> BN -> ReLU -> global pool: a 3-D feature. */
 function tinyExtractor(p: ParamSource, x: Value): Value {

@@ -160,10 +160,13 @@ describe('exportModel: other heads and bad input', () => {
     await compare(fixture, ds, 'node', result.bytes, await checkpointLogits(fixture, checkpoint.state, ds));
   });
 
-  it('refuses checkpoints without model metadata and SPB-M ensembles without --single-head', () => {
+  it('refuses checkpoints without model metadata; an SPB-M checkpoint without rotation heads exports its one head', () => {
     const { checkpoint } = makeCheckpoint(CONVNET);
     assert.throws(() => exportModel({ ...checkpoint, meta: { format: 'onnx-cil-checkpoint', version: 1 } }), /lacks model, head, classNames/);
-    assert.throws(() => exportModel({ ...checkpoint, meta: { ...checkpoint.meta, method: 'spb-m' } as never }), /--single-head/);
+    // The rotation ensemble itself is tested against the learner in test/cil/spb-m-i.test.ts.
+    const spbm = exportModel({ ...checkpoint, meta: { ...checkpoint.meta, method: 'spb-m' } as never });
+    assert.equal(spbm.info.method, 'spb-m');
+    assert.ok(!spbm.model.graph.initializer.some((i) => i.name === 'classifier.weight.rot1'));
     assert.equal(exportModel({ ...checkpoint, meta: { ...checkpoint.meta, method: 'spb-m' } as never }, { singleHead: true }).info.method, 'spb-m');
     const state = new Map(checkpoint.state);
     state.delete('fc.sigma');

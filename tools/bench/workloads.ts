@@ -4,12 +4,13 @@
  * profile-step.ts and session-settings.ts.
  */
 import { GraphBuilder, type Value } from '../../src/graph/builder.js';
-import { concat, mul, add, slice, transpose } from '../../src/graph/ops/index.js';
+import { mul, add, slice } from '../../src/graph/ops/index.js';
 import { exportModel } from '../../src/export/export-model.js';
 import { crossEntropy, normalizedFeatureDistance } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec, type ModelSpec } from '../../src/nn/models.js';
 import { ConstantParams, InputParams, type ParamSource, type StateDict } from '../../src/nn/params.js';
+import { fourRotations } from '../../src/nn/rotations.js';
 import { completeState } from '../../src/train/session.js';
 import { buildTrainingGraph, type TrainingGraph } from '../../src/train/training-graph.js';
 import type { CheckpointContents } from '../../src/train/checkpoint.js';
@@ -70,24 +71,6 @@ function backboneAndHead(spec: ModelSpec, params: ParamSource, x: Value, head: s
   const logits = cosineHead(params, head, features, classes);
   params.group = 'backbone';
   return { features, logits };
-}
-
-const REVERSED = { starts: [-1], ends: [-(2 ** 53)], steps: [-1] } as const;
-/** x reversed along `axis` (Slice with step -1). */
-const flip = (x: Value, axis: number) => slice(x, { ...REVERSED, axes: [axis] });
-/** Swap H and W of NCHW. */
-const swapHW = (x: Value) => transpose(x, [0, 1, 3, 2]);
-
-/**
- * The four rotations of an NCHW batch (0, 90, 180, 270 degrees counter-clockwise, as torch.rot90 with k = 0..3),
- * concatenated along the batch: [4B, C, H, W]. Built in the graph from Transpose and negative-step Slices.
- * @example const all = fourRotations(x); // rows b*B .. (b+1)*B - 1 hold rotation b
- */
-export function fourRotations(x: Value): Value {
-  const r90 = swapHW(flip(x, 3));
-  const r180 = flip(flip(x, 3), 2);
-  const r270 = flip(swapHW(x), 3);
-  return concat([x, r90, r180, r270], 0);
 }
 
 /** Learned and frozen backbone weights for a spec, initialised as a fresh run would (seeded). */

@@ -5,12 +5,14 @@ import { ftMethod } from './ft.js';
 import { jointMethod } from './joint.js';
 import type { MethodDefinition } from './method.js';
 import { protoMethod } from './proto.js';
+import { spbIMethod } from './spb-i.js';
+import { spbMMethod } from './spb-m.js';
 import { spbMethod } from './spb.js';
 
 export type { MethodDefinition } from './method.js';
 
 export const METHODS: ReadonlyMap<string, MethodDefinition> = Object.freeze(
-  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod].map((m) => [m.name, m as MethodDefinition])),
+  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod].map((m) => [m.name, m as MethodDefinition])),
 );
 
 /**

@@ -18,6 +18,7 @@ interface RunArgs {
   distillation?: boolean;
   'reciprocal-weights'?: boolean;
   'classifier-init'?: 'prototype' | 'random';
+  'method-config'?: string;
   device: 'cpu' | 'cuda' | 'auto';
   'device-id': number;
   threads?: number;
@@ -40,18 +41,34 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('bn', { choices: ['train', 'frozen'] as const, describe: "BatchNorm in later phases (default: the preset's)" })
       .option('data', { type: 'string', describe: 'folder holding the dataset files (or the image folder with train/ and val/)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
-      .option('base-from', { type: 'string', describe: 'reuse phase 0 of this run folder (same protocol, seed and scale; phase 0 is the same for every method)' })
+      .option('base-from', { type: 'string', describe: 'reuse phase 0 of this run folder (same protocol, seed and scale; spb, ft, proto and joint share phase 0; spb-m and spb-i only with their own method)' })
       .option('distillation', { type: 'boolean', describe: 'spb ablation: --no-distillation trains with CE only' })
       .option('reciprocal-weights', { type: 'boolean', describe: 'spb ablation: --no-reciprocal-weights weights both terms 1' })
       .option('classifier-init', { choices: ['prototype', 'random'] as const, describe: 'how new classifier rows start (spb, ft, joint)' })
+      .option('method-config', {
+        type: 'string',
+        describe:
+          'JSON object of method settings, validated by the method (e.g. spb-m: {"readout":"single","rotations":4}; spb-i: {"selfSupervised":"contrastive","selfSupervisedWeight":0.5,"rotationAngles":"every"})',
+      })
       .option('workers', { type: 'number', default: 1, describe: 'batch-preparation worker threads (0: in the main thread)' })
       .example('$0 run', 'the default: SPB on fmnist-mini-b5-p5, a few minutes on 2 cores')
+      .example('$0 run --preset fmnist-b5-p5 --method spb-m --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'SPB-M: four rotation heads, combined at test time')
       .example('$0 run --preset fmnist-b5-p5 --method ft --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'quick fine-tuning baseline') as Argv<RunArgs>,
   handler: async (a) => {
     const protocol = loadProtocol(a.preset);
     if (a.seed !== undefined) protocol.seed = a.seed;
     if (a.bn) protocol.laterPhaseBn = a.bn;
-    const methodConfig: Record<string, unknown> = {};
+    let methodConfig: Record<string, unknown> = {};
+    if (a['method-config'] !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(a['method-config']);
+      } catch (err) {
+        throw new Error(`--method-config is not valid JSON: ${(err as Error).message}`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('--method-config must be a JSON object');
+      methodConfig = { ...(parsed as Record<string, unknown>) };
+    }
     if (a.distillation !== undefined) methodConfig['distillation'] = a.distillation;
     if (a['reciprocal-weights'] !== undefined) methodConfig['reciprocalWeights'] = a['reciprocal-weights'];
     if (a['classifier-init'] !== undefined) methodConfig['classifierInit'] = a['classifier-init'];
@@ -100,12 +117,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
           info(`  epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)}${parts} | train acc ${pct(e.trainAccuracy)} | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s`);
         },
         onPhaseEnd: (p) =>
-          info(`  after phase ${p.phase}: top-1 ${pct(p.accuracy)} | top-5 ${pct(p.top5)} | NCM ${pct(p.ncmAccuracy)} | old ${pct(p.oldAccuracy)} | new ${pct(p.newAccuracy)} | groups [${p.groupAccuracy.map((g) => (g * 100).toFixed(1)).join(' ')}]`),
+          info(
+            `  after phase ${p.phase}: top-1 ${pct(p.accuracy)} | top-5 ${pct(p.top5)} | NCM ${pct(p.ncmAccuracy)} | old ${pct(p.oldAccuracy)} | new ${pct(p.newAccuracy)} | groups [${p.groupAccuracy.map((g) => (g * 100).toFixed(1)).join(' ')}]` +
+              (p.readouts ? ` | readouts ${Object.entries(p.readouts).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}` : ''),
+          ),
       },
     );
     info(
       `${result.method} on ${result.preset}: average incremental accuracy ${pct(result.averageIncrementalAccuracy)}, final ${pct(result.finalAccuracy)}, ` +
-        `forgetting ${pct(result.forgetting)}, ${result.imagesPerSecond.toFixed(0)} img/s, ${result.wallSeconds.toFixed(0)} s; report ${out}/report.html`,
+        `forgetting ${pct(result.forgetting)}` +
+        (result.averageIncrementalReadouts ? ` (readouts: ${Object.entries(result.averageIncrementalReadouts).map(([k, v]) => `${k} ${pct(v)}`).join(', ')})` : '') +
+        `, ${result.imagesPerSecond.toFixed(0)} img/s, ${result.wallSeconds.toFixed(0)} s; report ${out}/report.html`,
     );
     if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
   },
