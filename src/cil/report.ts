@@ -5,10 +5,10 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { PhaseEvaluation } from './metrics.js';
+import type { PhaseEvaluation, RunSummary } from './metrics.js';
 
 /** The fields of a run result the report and CSV read. */
-export interface ReportInput {
+export interface ReportInput extends RunSummary {
   method: string;
   preset: string;
   seed: number;
@@ -18,12 +18,6 @@ export interface ReportInput {
   epochsScale: number;
   methodConfig: Record<string, unknown>;
   phases: PhaseEvaluation[];
-  averageIncrementalAccuracy: number;
-  finalAccuracy: number;
-  forgetting: number;
-  backwardTransfer: number;
-  averageIncrementalNcmAccuracy: number;
-  finalNcmAccuracy: number;
   trainSeconds: number;
   wallSeconds: number;
   imagesPerSecond: number;

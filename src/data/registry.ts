@@ -134,6 +134,17 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Every dataset onnx-cil can load by name. */
+/** Image geometry, statistics and default augmentation shared by the full Fashion-MNIST and its embedded subset. */
+const FASHION_MNIST_IMAGES = {
+  classNames: FASHION_MNIST_CLASSES,
+  channels: 1,
+  height: 28,
+  width: 28,
+  mean: FASHION_MNIST_MEAN,
+  std: FASHION_MNIST_STD,
+  augment: { padding: 2, flip: true },
+} as const;
+
 export const DATASETS: Readonly<Record<string, DatasetSpec>> = deepFreeze({
   'fashion-mnist': {
     name: 'fashion-mnist',
@@ -141,13 +152,7 @@ export const DATASETS: Readonly<Record<string, DatasetSpec>> = deepFreeze({
     licence: 'MIT',
     folderName: 'fashion-mnist',
     requiredFiles: idxRequiredFiles(),
-    classNames: FASHION_MNIST_CLASSES,
-    channels: 1,
-    height: 28,
-    width: 28,
-    mean: FASHION_MNIST_MEAN,
-    std: FASHION_MNIST_STD,
-    augment: { padding: 2, flip: true },
+    ...FASHION_MNIST_IMAGES,
     download: { kind: 'files', baseUrl: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/', files: FASHION_MNIST_FILES },
     mirrorFiles: FASHION_MNIST_FILES,
     read: readFashionMnist('fashion-mnist'),
@@ -159,13 +164,7 @@ export const DATASETS: Readonly<Record<string, DatasetSpec>> = deepFreeze({
     folderName: 'fashion-mnist-mini',
     requiredFiles: idxRequiredFiles(),
     embeddedFolder: 'data/fashion-mnist-mini',
-    classNames: FASHION_MNIST_CLASSES,
-    channels: 1,
-    height: 28,
-    width: 28,
-    mean: FASHION_MNIST_MEAN,
-    std: FASHION_MNIST_STD,
-    augment: { padding: 2, flip: true },
+    ...FASHION_MNIST_IMAGES,
     read: readFashionMnist('fashion-mnist-mini'),
   },
   'cifar-100': {
