@@ -5,6 +5,7 @@ import type { Value } from '../graph/builder.js';
 import {
   add,
   batchNormInference,
+  batchNormTraining,
   conv,
   div,
   mul,
@@ -42,17 +43,25 @@ export function batchNorm(p: ParamSource, name: string, x: Value): Value {
   const runningVar = p.buffer(`${name}.running_var`, [c], { kind: 'constant', value: 1 });
   return p.graph.scope(name, () => {
     if (p.bnMode !== 'train') return batchNormInference(x, gamma, beta, runningMean, runningVar, { epsilon: BN_EPSILON });
+    const count = x.size / c;
+    const keep = 1 - BN_MOMENTUM;
+    const updateRunning = (mean: Value, variance: Value) => {
+      p.updateBuffer(runningMean, add(mul(runningMean, keep), mul(mean, BN_MOMENTUM)));
+      p.updateBuffer(runningVar, add(mul(runningVar, keep), mul(variance, (BN_MOMENTUM * count) / Math.max(1, count - 1))));
+    };
+    if ((p.batchNormKernel ?? 'fused') === 'fused') {
+      const { y, mean, variance } = batchNormTraining(x, gamma, beta, { epsilon: BN_EPSILON });
+      updateRunning(mean, variance);
+      return y;
+    }
     const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
     const perChannel = [1, c, ...x.shape.slice(2).map(() => 1)];
-    const count = x.size / c;
     const mean = reduceMean(x, axes, true);
     const centered = sub(x, mean);
     const variance = reduceMean(mul(centered, centered), axes, true);
     const invStd = div(p.graph.constF32(1), sqrt(add(variance, BN_EPSILON)));
     const y = add(mul(centered, mul(invStd, reshape(gamma, perChannel))), reshape(beta, perChannel));
-    const keep = 1 - BN_MOMENTUM;
-    p.updateBuffer(runningMean, add(mul(runningMean, keep), mul(reshape(mean, [c]), BN_MOMENTUM)));
-    p.updateBuffer(runningVar, add(mul(runningVar, keep), mul(reshape(variance, [c]), (BN_MOMENTUM * count) / Math.max(1, count - 1))));
+    updateRunning(reshape(mean, [c]), reshape(variance, [c]));
     return y;
   });
 }

@@ -31,12 +31,21 @@ export type StateDict = Map<string, Float32Array>;
 export type BatchNormMode = 'train' | 'eval' | 'frozen';
 
 /**
+ * How training-mode BatchNorm is built: one ONNX BatchNormalization in training mode with a closed-form gradient
+ * rule (`fused`, the CPU default: -X% per resnet32 step), or from primitives that autodiff differentiates
+ * (`primitives`, kept for CUDA graphs, whose parity was measured with it).
+ */
+export type BatchNormKernel = 'fused' | 'primitives';
+
+/**
  * The parameter interface layers build against.
  * @example const w = params.param('conv1.weight', [16, 3, 3, 3], { kind: 'kaiming-normal-fan-out' });
  */
 export interface ParamSource {
   readonly graph: GraphBuilder;
   readonly bnMode: BatchNormMode;
+  /** Formulation of training-mode BatchNorm (default fused). */
+  batchNormKernel?: BatchNormKernel;
   /** Learning-rate group of parameters created now (layers inherit it from the caller). */
   group: string;
   param(name: string, shape: Shape, init: Init): Value;
@@ -77,6 +86,7 @@ abstract class DeclaredParams implements ParamSource {
   readonly values = new Map<string, Value>();
   readonly bufferUpdates = new Map<string, Value>();
   group = 'backbone';
+  batchNormKernel: BatchNormKernel = 'fused';
 
   constructor(
     readonly graph: GraphBuilder,

@@ -36,6 +36,8 @@ export const TrainConfigSchema = z.object({
   /** Epochs at which a step schedule multiplies the rate by `gamma`. */
   milestones: z.array(z.number().positive()).default([]),
   gamma: z.number().positive().default(0.1),
+  /** Epochs (may be fractional) of linear learning-rate warm-up at the start. */
+  warmupEpochs: z.number().min(0).default(0),
   /** Random-crop padding in pixels (default: the dataset's) and horizontal flips. */
   cropPadding: z.number().int().min(0).optional(),
   flip: z.boolean().optional(),
@@ -90,9 +92,10 @@ export interface TrainHooks {
 }
 
 function scheduleOf(cfg: TrainConfig, perEpoch: number): Schedule {
-  if (cfg.schedule === 'cosine') return { kind: 'cosine' };
-  if (cfg.schedule === 'constant') return { kind: 'constant' };
-  return { kind: 'multistep', milestones: cfg.milestones.map((m) => Math.round(m * perEpoch)), gamma: cfg.gamma };
+  const warmup = Math.round(cfg.warmupEpochs * perEpoch);
+  if (cfg.schedule === 'cosine') return { kind: 'cosine', warmup };
+  if (cfg.schedule === 'constant') return { kind: 'constant', warmup };
+  return { kind: 'multistep', milestones: cfg.milestones.map((m) => Math.round(m * perEpoch)), gamma: cfg.gamma, warmup };
 }
 
 /** Forward of backbone + head, shared by the training, evaluation and checkpoint graphs. */

@@ -115,6 +115,7 @@ export function buildTrainingGraph(opts: TrainingGraphOptions): TrainingGraph {
   const y = g.input('target', 'int64', [opts.batchSize]);
   const state = g.input(STATE_INPUT, 'float32', [stateSize]);
   const params = new PackedParams(g, opts.bnMode, state, slots, opts.frozen);
+  params.batchNormKernel = gradTargetFor(opts.device) === 'gpu' ? 'primitives' : 'fused';
   const result = opts.forward({ graph: g, params, x, y });
   const trainable = params.trainable();
   const grads = gradients(

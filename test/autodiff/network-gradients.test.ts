@@ -15,13 +15,18 @@ import { GraphBuilder, type Value } from '../../src/graph/builder.js';
 import { crossEntropy } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
-import { initialValue, InputParams, type ParamSource } from '../../src/nn/params.js';
+import { initialValue, InputParams, type BatchNormKernel, type ParamSource } from '../../src/nn/params.js';
 import { testBackend } from '../support/device.js';
 
 /** A ParamSource that hands out given graph values by name (the gradcheck's inputs). */
 class FedParams implements ParamSource {
   group = 'backbone';
-  constructor(readonly graph: GraphBuilder, readonly bnMode: 'train', private readonly byName: Map<string, Value>) {}
+  constructor(
+    readonly graph: GraphBuilder,
+    readonly bnMode: 'train',
+    private readonly byName: Map<string, Value>,
+    readonly batchNormKernel: BatchNormKernel,
+  ) {}
   param(name: string): Value {
     return this.byName.get(this.graph.scoped(name))!;
   }
@@ -33,7 +38,7 @@ class FedParams implements ParamSource {
 
 const NETWORK_TOLERANCE = { eps: 1e-3, rtol: 0.15, atol: 3e-3, directions: 2, coordinates: 2, backend: testBackend };
 
-function networkCase(model: string, inputShape: [number, number, number, number], classes: number) {
+function networkCase(model: string, inputShape: [number, number, number, number], classes: number, batchNormKernel: BatchNormKernel = 'fused') {
   const spec = getModelSpec(model);
   const forward = (p: ParamSource, x: Value, y: Value) => crossEntropy(cosineHead(p, 'fc', buildBackbone(spec, p, x).features, classes), y);
   // Discover the parameters by building once.
@@ -53,7 +58,7 @@ function networkCase(model: string, inputShape: [number, number, number, number]
   ];
   const build = (values: Value[], g: GraphBuilder) => {
     const byName = new Map(values.map((v) => [v.name, v]));
-    return forward(new FedParams(g, 'train', byName), values[0]!, values[1]!);
+    return forward(new FedParams(g, 'train', byName, batchNormKernel), values[0]!, values[1]!);
   };
   return { inputs, build, count: infos.filter((p) => p.kind === 'trainable').length };
 }
@@ -62,6 +67,13 @@ test('convnet training loss: gradients of every parameter match finite differenc
   const c = networkCase('convnet', [4, 1, 12, 12], 5);
   const report = await checkGradients(c.inputs, c.build, NETWORK_TOLERANCE);
   assert.equal(new Set(report.results.map((r) => r.input)).size, c.count);
+  assert.ok(report.agreement > 0.995, `agreement ${report.agreement}`);
+  assert.ok(report.ok, report.failures.join('\n'));
+});
+
+test('convnet training loss with BatchNorm built from primitives (the CUDA formulation) matches finite differences', async () => {
+  const c = networkCase('convnet', [4, 1, 12, 12], 5, 'primitives');
+  const report = await checkGradients(c.inputs, c.build, NETWORK_TOLERANCE);
   assert.ok(report.agreement > 0.995, `agreement ${report.agreement}`);
   assert.ok(report.ok, report.failures.join('\n'));
 });

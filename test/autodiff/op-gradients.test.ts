@@ -166,6 +166,16 @@ const cases: Case[] = [
     ],
     build: ([x, s, b, m, v]) => op.batchNormInference(x!, s!, b!, m!, v!, { epsilon: 1e-5 }),
   },
+  {
+    name: 'BatchNormalization (training mode, batch statistics)',
+    opTypes: ['BatchNormalization'],
+    inputs: [
+      { name: 'x', shape: [3, 4, 3, 3] },
+      { name: 'scale', shape: [4] },
+      { name: 'bias', shape: [4] },
+    ],
+    build: ([x, s, b]) => op.batchNormTraining(x!, s!, b!, { epsilon: 1e-5 }).y,
+  },
 ];
 
 for (const c of cases) {

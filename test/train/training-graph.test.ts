@@ -129,6 +129,26 @@ test('BatchNorm in training mode updates running statistics like PyTorch (moment
   await s.release();
 });
 
+test('two training-mode BatchNorm layers of one shape keep their own statistics', async () => {
+  // Guards the fused kernel's private statistics inputs: a shared input made onnxruntime alias both layers' outputs.
+  const graph = buildTrainingGraph({
+    name: 'bn2',
+    batchSize: 2,
+    inputShape: [1, 1, 2],
+    bnMode: 'train',
+    optimizer: SGD,
+    forward: ({ params, x }) => ({ loss: reduceSum(batchNorm(params, 'b', mul(batchNorm(params, 'a', x), 3)), undefined, false) }),
+  });
+  const s = await TrainingSession.create(graph, new Map());
+  await s.step(Float32Array.from([1, 2, 3, 5]), BigInt64Array.of(0n, 0n), { backbone: 0 });
+  const st = await s.stateDict();
+  assert.ok(Math.abs(st.get('a.running_mean')![0]! - 0.275) < 1e-6);
+  assert.ok(Math.abs(st.get('b.running_mean')![0]!) < 1e-6);
+  // Normalised values times 3 have biased variance 9 (up to epsilon): unbiased 12 over 4 values.
+  assert.ok(Math.abs(st.get('b.running_var')![0]! - (0.9 + 0.1 * 12)) < 1e-3);
+  await s.release();
+});
+
 test('frozen parameters receive no update; groups get their own learning rate', async () => {
   const forward = ({ params, x }: ForwardContext) => {
     const a = params.param('a', [2], { kind: 'constant', value: 1 });

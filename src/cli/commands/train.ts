@@ -16,6 +16,7 @@ interface TrainArgs {
   nesterov: boolean;
   schedule: 'cosine' | 'step' | 'constant';
   milestones?: number[];
+  'warmup-epochs': number;
   'crop-padding'?: number;
   flip?: boolean;
   seed: number;
@@ -43,6 +44,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('nesterov', { type: 'boolean', default: false })
       .option('schedule', { choices: ['cosine', 'step', 'constant'] as const, default: 'cosine' as const })
       .option('milestones', { type: 'number', array: true, describe: 'epochs where a step schedule multiplies the rate by 0.1' })
+      .option('warmup-epochs', { type: 'number', default: 0, describe: 'epochs (may be fractional) of linear learning-rate warm-up' })
       .option('crop-padding', { type: 'number', describe: 'random-crop padding in pixels (default: the dataset\'s)' })
       .option('flip', { type: 'boolean', describe: 'random horizontal flips (default: the dataset\'s)' })
       .option('out', { type: 'string', default: 'runs/train', describe: 'run folder (config, checkpoint, metrics)' })
@@ -64,6 +66,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       nesterov: a.nesterov,
       schedule: a.schedule,
       milestones: a.milestones ?? [],
+      warmupEpochs: a['warmup-epochs'],
       cropPadding: a['crop-padding'],
       flip: a.flip,
       seed: a.seed,
