@@ -115,7 +115,8 @@ export function buildTrainingGraph(opts: TrainingGraphOptions): TrainingGraph {
   const y = g.input('target', 'int64', [opts.batchSize]);
   const state = g.input(STATE_INPUT, 'float32', [stateSize]);
   const params = new PackedParams(g, opts.bnMode, state, slots, opts.frozen);
-  params.batchNormKernel = gradTargetFor(opts.device) === 'gpu' ? 'primitives' : 'fused';
+  // `auto` may end on CUDA, whose kernel refuses training-mode BatchNormalization, so it keeps the primitives.
+  params.batchNormKernel = (opts.device ?? 'cpu') === 'cpu' ? 'fused' : 'primitives';
   const result = opts.forward({ graph: g, params, x, y });
   const trainable = params.trainable();
   const grads = gradients(

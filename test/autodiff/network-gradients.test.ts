@@ -16,7 +16,7 @@ import { crossEntropy } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
 import { initialValue, InputParams, type BatchNormKernel, type ParamSource } from '../../src/nn/params.js';
-import { testBackend } from '../support/device.js';
+import { testBackend, testBatchNormKernel } from '../support/device.js';
 
 /** A ParamSource that hands out given graph values by name (the gradcheck's inputs). */
 class FedParams implements ParamSource {
@@ -38,7 +38,7 @@ class FedParams implements ParamSource {
 
 const NETWORK_TOLERANCE = { eps: 1e-3, rtol: 0.15, atol: 3e-3, directions: 2, coordinates: 2, backend: testBackend };
 
-function networkCase(model: string, inputShape: [number, number, number, number], classes: number, batchNormKernel: BatchNormKernel = 'fused') {
+function networkCase(model: string, inputShape: [number, number, number, number], classes: number, batchNormKernel: BatchNormKernel = testBatchNormKernel) {
   const spec = getModelSpec(model);
   const forward = (p: ParamSource, x: Value, y: Value) => crossEntropy(cosineHead(p, 'fc', buildBackbone(spec, p, x).features, classes), y);
   // Discover the parameters by building once.
@@ -63,7 +63,7 @@ function networkCase(model: string, inputShape: [number, number, number, number]
   return { inputs, build, count: infos.filter((p) => p.kind === 'trainable').length };
 }
 
-test('convnet training loss: gradients of every parameter match finite differences', async () => {
+test(`convnet training loss (${testBatchNormKernel} BatchNorm): gradients of every parameter match finite differences`, async () => {
   const c = networkCase('convnet', [4, 1, 12, 12], 5);
   const report = await checkGradients(c.inputs, c.build, NETWORK_TOLERANCE);
   assert.equal(new Set(report.results.map((r) => r.input)).size, c.count);

@@ -17,3 +17,6 @@ if (TEST_DEVICE === 'cuda') requireFullFloat32OnCuda();
 
 /** Backend options for test sessions on the selected device. */
 export const testBackend: BackendOptions = { device: TEST_DEVICE };
+
+/** Training-mode BatchNorm formulation that the selected device runs (CUDA refuses the op in training mode). */
+export const testBatchNormKernel: 'fused' | 'primitives' = TEST_DEVICE === 'cuda' ? 'primitives' : 'fused';
