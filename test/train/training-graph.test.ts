@@ -9,7 +9,7 @@ import { crossEntropy } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
 import { batchNorm } from '../../src/nn/layers.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
-import { TrainingSession } from '../../src/train/session.js';
+import { completeState, TrainingSession } from '../../src/train/session.js';
 import { buildTrainingGraph, nextName, type ForwardContext } from '../../src/train/training-graph.js';
 
 const SGD = { momentum: 0.9, weightDecay: 5e-4, nesterov: false };
@@ -147,6 +147,45 @@ test('two training-mode BatchNorm layers of one shape keep their own statistics'
   // Normalised values times 3 have biased variance 9 (up to epsilon): unbiased 12 over 4 values.
   assert.ok(Math.abs(st.get('b.running_var')![0]! - (0.9 + 0.1 * 12)) < 1e-3);
   await s.release();
+});
+
+test('fused and primitive BatchNorm give the same convnet gradients and statistics (float32 rounding)', async () => {
+  // device cpu builds the fused kernel, auto the primitives; with lr 0 and zero velocity the new velocity is the gradient.
+  const spec = getModelSpec('convnet');
+  const build = (device: 'cpu' | 'auto') =>
+    buildTrainingGraph({
+      name: 'bnk',
+      batchSize: 8,
+      inputShape: [1, 16, 16],
+      bnMode: 'train',
+      device,
+      optimizer: { momentum: 0.9, weightDecay: 0, nesterov: false },
+      forward: ({ params, x, y }) => ({ loss: crossEntropy(cosineHead(params, 'fc', buildBackbone(spec, params, x).features, 4), y) }),
+    });
+  const fused = build('cpu');
+  const primitives = build('auto');
+  const state = completeState(fused.params, new Map(), 5);
+  const x = Float32Array.from({ length: 8 * 256 }, (_, i) => Math.sin(i * 0.37) * 0.8 - 0.5 * ((i >> 4) % 2));
+  const y = BigInt64Array.from({ length: 8 }, (_, i) => BigInt(i % 4));
+  const after = async (graph: typeof fused) => {
+    const s = await TrainingSession.create(graph, state);
+    await s.step(x, y, { backbone: 0, classifier: 0 });
+    const st = await s.stateDict();
+    await s.release();
+    return st;
+  };
+  const [a, b] = [await after(fused), await after(primitives)];
+  let compared = 0;
+  for (const [name, va] of a) {
+    if (!name.startsWith('velocity.') && !name.includes('running')) continue;
+    const vb = b.get(name)!;
+    let num = 0;
+    let den = 0;
+    va.forEach((v, i) => ((num += (v - vb[i]!) ** 2), (den += vb[i]! ** 2)));
+    assert.ok(Math.sqrt(num / Math.max(den, 1e-30)) < 1e-4, `${name}: relative difference ${Math.sqrt(num / den)}`);
+    compared++;
+  }
+  assert.ok(compared >= 20);
 });
 
 test('frozen parameters receive no update; groups get their own learning rate', async () => {
