@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Value } from '../../src/graph/builder.js';
 import { mul, reduceSum } from '../../src/graph/ops/index.js';
 import { crossEntropy } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
@@ -110,43 +111,32 @@ test('SGD inside the graph follows PyTorch: v = mu v + g + wd w; w -= lr v (and 
   }
 });
 
-test('BatchNorm in training mode updates running statistics like PyTorch (momentum 0.1, unbiased variance)', async () => {
-  const graph = buildTrainingGraph({
-    name: 'bn',
-    batchSize: 2,
-    inputShape: [1, 1, 2],
-    bnMode: 'train',
-    optimizer: SGD,
-    forward: ({ params, x }) => ({ loss: reduceSum(batchNorm(params, 'bn', x), undefined, false) }),
-  });
-  assert.ok(graph.carried.includes('bn.running_mean'));
+/** The state after one lr-0 step of a tiny BatchNorm graph over the channel values 1, 2, 3, 5 (two images of 1x1x2). */
+async function bnStateAfterOneStep(forward: (ctx: ForwardContext) => { loss: Value }): Promise<Map<string, Float32Array>> {
+  const graph = buildTrainingGraph({ name: 'bn', batchSize: 2, inputShape: [1, 1, 2], bnMode: 'train', optimizer: SGD, forward });
   const s = await TrainingSession.create(graph, new Map());
-  // Channel values: 1, 2, 3, 5 (mean 2.75, unbiased variance 2.9167).
   await s.step(Float32Array.from([1, 2, 3, 5]), BigInt64Array.of(0n, 0n), { backbone: 0 });
   const st = await s.stateDict();
+  await s.release();
+  return st;
+}
+
+test('BatchNorm in training mode updates running statistics like PyTorch (momentum 0.1, unbiased variance)', async () => {
+  const st = await bnStateAfterOneStep(({ params, x }) => ({ loss: reduceSum(batchNorm(params, 'bn', x), undefined, false) }));
+  // Mean 2.75, unbiased variance 2.9167.
   assert.ok(Math.abs(st.get('bn.running_mean')![0]! - 0.275) < 1e-6);
   assert.ok(Math.abs(st.get('bn.running_var')![0]! - (0.9 + 0.1 * (8.75 / 3))) < 1e-5);
-  await s.release();
 });
 
 test('two training-mode BatchNorm layers of one shape keep their own statistics', async () => {
   // Guards the fused kernel's private statistics inputs: a shared input made onnxruntime alias both layers' outputs.
-  const graph = buildTrainingGraph({
-    name: 'bn2',
-    batchSize: 2,
-    inputShape: [1, 1, 2],
-    bnMode: 'train',
-    optimizer: SGD,
-    forward: ({ params, x }) => ({ loss: reduceSum(batchNorm(params, 'b', mul(batchNorm(params, 'a', x), 3)), undefined, false) }),
-  });
-  const s = await TrainingSession.create(graph, new Map());
-  await s.step(Float32Array.from([1, 2, 3, 5]), BigInt64Array.of(0n, 0n), { backbone: 0 });
-  const st = await s.stateDict();
+  const st = await bnStateAfterOneStep(({ params, x }) => ({
+    loss: reduceSum(batchNorm(params, 'b', mul(batchNorm(params, 'a', x), 3)), undefined, false),
+  }));
   assert.ok(Math.abs(st.get('a.running_mean')![0]! - 0.275) < 1e-6);
   assert.ok(Math.abs(st.get('b.running_mean')![0]!) < 1e-6);
   // Normalised values times 3 have biased variance 9 (up to epsilon): unbiased 12 over 4 values.
   assert.ok(Math.abs(st.get('b.running_var')![0]! - (0.9 + 0.1 * 12)) < 1e-3);
-  await s.release();
 });
 
 test('fused and primitive BatchNorm give the same convnet gradients and statistics (float32 rounding)', async () => {
