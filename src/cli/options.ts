@@ -1,5 +1,14 @@
 import type { Argv } from 'yargs';
 
+/** Parsed values of `runtimeOptions`, plus the batch-preparation workers every training command takes. */
+export interface RuntimeArgs {
+  device: 'cpu' | 'cuda' | 'auto';
+  'device-id': number;
+  threads?: number;
+  workers: number;
+  json: boolean;
+}
+
 /** Options shared by every command that runs a model. */
 export function runtimeOptions<T>(y: Argv<T>) {
   return y

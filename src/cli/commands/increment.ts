@@ -1,9 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { incrementModel } from '../../cil/increment.js';
-import { runtimeOptions } from '../options.js';
+import { runtimeOptions, type RuntimeArgs } from '../options.js';
 import { createProgress, info } from '../progress.js';
 
-interface IncrementArgs {
+interface IncrementArgs extends RuntimeArgs {
   from: string;
   data: string;
   classes?: string[];
@@ -11,11 +11,6 @@ interface IncrementArgs {
   resize: boolean;
   'epochs-scale'?: number;
   seed?: number;
-  device: 'cpu' | 'cuda' | 'auto';
-  'device-id': number;
-  threads?: number;
-  workers: number;
-  json: boolean;
 }
 
 export const incrementCommand: CommandModule<object, IncrementArgs> = {

@@ -2,10 +2,10 @@ import type { Argv, CommandModule } from 'yargs';
 import { METHODS } from '../../cil/methods/index.js';
 import { loadProtocol, protocolPresets } from '../../cil/protocol.js';
 import { runProtocol } from '../../cil/run.js';
-import { runtimeOptions } from '../options.js';
+import { runtimeOptions, type RuntimeArgs } from '../options.js';
 import { createProgress, info } from '../progress.js';
 
-interface RunArgs {
+interface RunArgs extends RuntimeArgs {
   preset: string;
   method: string;
   out?: string;
@@ -19,11 +19,6 @@ interface RunArgs {
   'reciprocal-weights'?: boolean;
   'classifier-init'?: 'prototype' | 'random';
   'method-config'?: string;
-  device: 'cpu' | 'cuda' | 'auto';
-  'device-id': number;
-  threads?: number;
-  workers: number;
-  json: boolean;
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);

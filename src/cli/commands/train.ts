@@ -1,9 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { TrainConfigSchema, trainClassifier, readRunConfig } from '../../train/classifier.js';
 import { createProgress, info } from '../progress.js';
-import { commonTrainingOptions } from '../options.js';
+import { commonTrainingOptions, type RuntimeArgs } from '../options.js';
 
-interface TrainArgs {
+interface TrainArgs extends RuntimeArgs {
   dataset: string;
   data?: string;
   model: string;
@@ -20,12 +20,7 @@ interface TrainArgs {
   'crop-padding'?: number;
   flip?: boolean;
   seed: number;
-  device: 'cpu' | 'cuda' | 'auto';
-  'device-id': number;
-  threads?: number;
-  workers: number;
   out: string;
-  json: boolean;
   resume: boolean;
 }
 
