@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadCilCheckpoint } from '../../src/cil/checkpoint.js';
+import { runProtocol, type RunOptions } from '../../src/cil/run.js';
+import { temporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
+
+const CLASSES = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
+
+test('phase 0 is shared between protocols that differ only after it (5- vs 10-phase splits) and refused when the base differs', async (t) => {
+  const root = temporaryFolder(t);
+  await writeImageFolder(join(root, 'data', 'train'), CLASSES, 16);
+  await writeImageFolder(join(root, 'data', 'val'), CLASSES, 4);
+  const common: Omit<RunOptions, 'outDir' | 'protocol'> = { preset: 'tiny', method: 'proto', dataPath: join(root, 'data'), threads: 1, workers: 0 };
+
+  // Two phases of two classes, as cifar100-b50-p5 is to cifar100-b50-p10's phases of five.
+  const coarse = tinyProtocol(2, 6);
+  coarse.increment = 2;
+  const coarseRun = await runProtocol({ ...common, protocol: coarse, outDir: join(root, 'coarse') });
+  assert.deepEqual(coarseRun.phases.map((p) => p.classesSeen), [2, 4, 6]);
+
+  const fine = tinyProtocol(4, 6);
+  const fineRun = await runProtocol({ ...common, protocol: fine, method: 'spb', outDir: join(root, 'fine'), baseFrom: join(root, 'coarse') });
+  assert.deepEqual(fineRun.phases.map((p) => p.classesSeen), [2, 3, 4, 5, 6]);
+  assert.deepEqual(fineRun.phases[0], coarseRun.phases[0], 'phase 0 is taken over, evaluation included');
+  assert.deepEqual(
+    loadCilCheckpoint(join(root, 'fine', 'phase-0.onnx')).state.weights,
+    loadCilCheckpoint(join(root, 'coarse', 'phase-0.onnx')).state.weights,
+  );
+
+  // Whatever phase 0 depends on must match: base classes, base schedule, seed, class order.
+  const moreBase = tinyProtocol(3, 6);
+  moreBase.baseClasses = 3;
+  const otherSchedule = tinyProtocol(4, 6);
+  otherSchedule.schedules.base.epochs = 3;
+  const otherSeed = tinyProtocol(4, 6);
+  otherSeed.seed = 4;
+  const otherOrder = tinyProtocol(4, 6);
+  otherOrder.classOrder = { kind: 'explicit', classes: [1, 0, 2, 3, 4, 5] };
+  for (const [name, protocol] of Object.entries({ moreBase, otherSchedule, otherSeed, otherOrder })) {
+    await assert.rejects(
+      runProtocol({ ...common, protocol, outDir: join(root, name), baseFrom: join(root, 'coarse') }),
+      /--base-from .* other data, model, class order, base schedule, seed or epochs scale/,
+      name,
+    );
+  }
+});
