@@ -1,4 +1,5 @@
 import type { GraphNode, Value } from '../../graph/builder.js';
+import type { ReduceAttrs } from '../../graph/ops/common.js';
 import { expand } from '../../graph/ops/expand.js';
 import { mul } from '../../graph/ops/mul.js';
 import { reshape } from '../../graph/ops/reshape.js';
@@ -6,12 +7,12 @@ import { reducedShape } from '../../graph/shape.js';
 import type { GradRule } from '../rule.js';
 import { outputGrad } from '../rule.js';
 
-function reducedAxes(node: GraphNode): number[] | undefined {
+function reducedAxes(node: GraphNode): readonly number[] | undefined {
   if (node.op.opType === 'ReduceSum') {
     const t = node.inputs[1] ? node.inputs[0]!.graph.literalOf(node.inputs[1]) : null;
     return t ? Array.from(t.data as BigInt64Array, Number) : undefined;
   }
-  return (node.attrs as { axes?: number[] }).axes;
+  return (node.attrs as ReduceAttrs).axes;
 }
 
 /** dy broadcast back over the reduced axes. */

@@ -2,7 +2,7 @@ import { exp } from '../../graph/ops/exp.js';
 import { mul } from '../../graph/ops/mul.js';
 import { reduceSum } from '../../graph/ops/reduce-sum.js';
 import { sub } from '../../graph/ops/sub.js';
-import type { SoftmaxAttrs } from '../../graph/ops/softmax.js';
+import type { AxisAttrs } from '../../graph/ops/common.js';
 import type { GradRule } from '../rule.js';
 import { outputGrad } from '../rule.js';
 
@@ -12,7 +12,7 @@ export const softmaxGrad: GradRule = {
   gradFn(node, dys) {
     const dy = outputGrad(node, dys);
     const y = node.outputs[0]!;
-    const axis = (node.attrs as SoftmaxAttrs).axis ?? -1;
+    const axis = (node.attrs as AxisAttrs).axis ?? -1;
     return [mul(y, sub(dy, reduceSum(mul(dy, y), [axis], true)))];
   },
 };
@@ -22,7 +22,7 @@ export const logSoftmaxGrad: GradRule = {
   opType: 'LogSoftmax',
   gradFn(node, dys) {
     const dy = outputGrad(node, dys);
-    const axis = (node.attrs as SoftmaxAttrs).axis ?? -1;
+    const axis = (node.attrs as AxisAttrs).axis ?? -1;
     return [sub(dy, mul(exp(node.outputs[0]!), reduceSum(dy, [axis], true)))];
   },
 };

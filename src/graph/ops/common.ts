@@ -1,6 +1,9 @@
-/** Factories for the many ops whose shape rule is "same as input" or "broadcast of inputs". */
+/**
+ * Factories for the op families that differ only in their ONNX type: elementwise unary and binary ops, the
+ * softmax-like ops (one axis, output shaped as the input) and the reductions over an `axes` attribute.
+ */
 import type { OpDef, TensorType, Value } from '../builder.js';
-import { broadcastShapes } from '../shape.js';
+import { broadcastShapes, normAxis, reducedShape } from '../shape.js';
 
 /** Operand that may be a JS number, turned into a scalar constant of `like`'s dtype. */
 export type Operand = Value | number;
@@ -46,4 +49,66 @@ export function applyUnary(def: OpDef<Record<string, never>>, x: Value): Value {
 
 export function single(t: TensorType): TensorType[] {
   return [t];
+}
+
+/** Attributes of the ops that work along one axis and keep the input's shape (Softmax, LogSoftmax). */
+export interface AxisAttrs {
+  axis?: number;
+}
+
+/**
+ * The definition of an op that normalises along one axis (default: last) and returns the input's type.
+ * @example export const SoftmaxOp = axisDef('Softmax');
+ */
+export function axisDef(opType: string): OpDef<AxisAttrs> {
+  return {
+    opType,
+    attrKinds: { axis: 'int' },
+    infer([x], attrs) {
+      normAxis(attrs.axis ?? -1, x!.shape.length);
+      return [x!];
+    },
+  };
+}
+
+/**
+ * Applies an `axisDef` op along `axis`.
+ * @example const p = applyAxis(SoftmaxOp, logits, -1);
+ */
+export function applyAxis(def: OpDef<AxisAttrs>, x: Value, axis: number): Value {
+  return x.graph.apply(def, [x], { axis })[0]!;
+}
+
+/** Attributes of the reductions that take their axes as an attribute at opset 17 (all but ReduceSum). */
+export interface ReduceAttrs {
+  axes?: readonly number[];
+  keepdims?: number;
+}
+
+/**
+ * The output type of a reduction of `x` over `axes` (all axes when omitted or empty); `keepdims` as in ONNX (default 1).
+ * @example reducedType({ dtype: 'float32', shape: [2, 3] }, [1], 0); // { dtype: 'float32', shape: [2] }
+ */
+export function reducedType(x: TensorType, axes: readonly number[] | undefined, keepdims: number | undefined): TensorType {
+  return { dtype: x.dtype, shape: reducedShape(x.shape, axes, (keepdims ?? 1) === 1) };
+}
+
+/**
+ * The definition of a reduction whose axes are an attribute.
+ * @example export const ReduceMeanOp = reduceDef('ReduceMean');
+ */
+export function reduceDef(opType: string): OpDef<ReduceAttrs> {
+  return {
+    opType,
+    attrKinds: { axes: 'ints', keepdims: 'int' },
+    infer: ([x], attrs) => [reducedType(x!, attrs.axes, attrs.keepdims)],
+  };
+}
+
+/**
+ * Applies a `reduceDef` op; an omitted or empty `axes` reduces over all axes (ONNX's default when the attribute is absent).
+ * @example const m = applyReduce(ReduceMeanOp, x, [0, 2, 3], true);
+ */
+export function applyReduce(def: OpDef<ReduceAttrs>, x: Value, axes: readonly number[] | undefined, keepdims: boolean): Value {
+  return x.graph.apply(def, [x], { axes: axes && axes.length ? axes : undefined, keepdims: keepdims ? 1 : 0 })[0]!;
 }

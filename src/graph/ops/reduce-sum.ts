@@ -1,5 +1,5 @@
 import type { OpDef, Value } from '../builder.js';
-import { reducedShape } from '../shape.js';
+import { reducedType } from './common.js';
 
 export interface ReduceSumAttrs {
   keepdims?: number;
@@ -11,7 +11,7 @@ export const ReduceSumOp: OpDef<ReduceSumAttrs> = {
   attrKinds: { keepdims: 'int', noop_with_empty_axes: 'int' },
   infer([x], attrs, [, axesC]) {
     const axes = axesC ? Array.from(axesC.data as BigInt64Array, Number) : undefined;
-    return [{ dtype: x!.dtype, shape: reducedShape(x!.shape, axes, (attrs.keepdims ?? 1) === 1) }];
+    return [reducedType(x!, axes, attrs.keepdims)];
   },
 };
 
