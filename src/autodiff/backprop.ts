@@ -6,13 +6,15 @@ import { shapeToString, type GraphNode, type Value } from '../graph/builder.js';
 import { add } from '../graph/ops/add.js';
 import { sameShape } from '../graph/shape.js';
 import { GRAD_RULES } from './grads/index.js';
-import type { GradContext, GradTarget } from './rule.js';
+import type { GradContext, GradRule, GradTarget } from './rule.js';
 
 export interface GradientOptions {
   /** Gradient of `loss` itself; default: 1 (loss must then be a scalar or a single element). */
   seed?: Value;
   /** Device the graph is built for (default cpu); selects the fastest exact formulation of some rules. */
   target?: GradTarget;
+  /** Rules by op type (default: GRAD_RULES); a table of your own adds rules for custom ops or swaps one under test. */
+  rules?: ReadonlyMap<string, GradRule>;
 }
 
 /**
@@ -58,12 +60,13 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
 
   const order = g.nodes.filter((n) => onPath.has(n));
   const ctx: GradContext = { target: opts.target ?? 'cpu' };
+  const rules = opts.rules ?? GRAD_RULES;
   g.scope('grad', () => {
     for (let k = order.length - 1; k >= 0; k--) {
       const node = order[k]!;
       const dys = node.outputs.map((o) => grads.get(o.name) ?? null);
       if (dys.every((d) => d === null)) continue;
-      const rule = GRAD_RULES.get(node.op.opType);
+      const rule = rules.get(node.op.opType);
       if (!rule) throw new Error(`no gradient rule for op ${node.op.opType} (node ${node.name})`);
       const needs = node.inputs.map((i) => !!i && dependsOnWrt.has(i.name) && (i.dtype === 'float32' || i.dtype === 'float64'));
       const dxs = rule.gradFn(node, dys, needs, ctx);

@@ -8,6 +8,7 @@ import { mul } from '../graph/ops/mul.js';
 import { reduceSum } from '../graph/ops/reduce-sum.js';
 import { createBackend, type BackendOptions } from '../runtime/backend.js';
 import { gradients } from './backprop.js';
+import type { GradRule } from './rule.js';
 
 export interface GradCheckInput {
   name: string;
@@ -28,6 +29,8 @@ export interface GradCheckOptions {
   coordinates?: number;
   seed?: number;
   backend?: BackendOptions;
+  /** Gradient rules by op type (default: GRAD_RULES), e.g. to show that a wrong rule is caught. */
+  rules?: ReadonlyMap<string, GradRule>;
 }
 
 export interface GradCheckResult {
@@ -62,6 +65,22 @@ function gaussian(rand: () => number): number {
 }
 
 /**
+ * The forward graph that `checkGradients` differentiates: `inputs` as graph inputs and `build`'s output, before any
+ * loss or gradient node. Tests walk its nodes to see which op types (and so which gradient rules) a check exercises.
+ * @example
+ * const { graph } = buildCheckedGraph([{ name: 'x', shape: [2, 3] }], ([x]) => exp(x!));
+ * graph.nodes.map((n) => n.op.opType); // ['Exp']
+ */
+export function buildCheckedGraph(
+  inputs: readonly GradCheckInput[],
+  build: (values: Value[], graph: GraphBuilder) => Value,
+): { graph: GraphBuilder; values: Value[]; out: Value } {
+  const graph = new GraphBuilder('gradcheck');
+  const values = inputs.map((i) => graph.input(i.name, i.int64 ? 'int64' : 'float32', i.shape));
+  return { graph, values, out: build(values, graph) };
+}
+
+/**
  * Checks d(sum(R * f(inputs)))/d(input) for every differentiable input, R a fixed random projection.
  * @example
  * const report = await checkGradients([{ name: 'x', shape: [2, 3] }], ([x]) => exp(x!));
@@ -74,14 +93,12 @@ export async function checkGradients(
 ): Promise<GradCheckReport> {
   const { eps = 1e-3, rtol = 2e-2, atol = 1e-3, directions = 2, coordinates = 3, seed = 7 } = opts;
   const rand = lcg(seed);
-  const g = new GraphBuilder('gradcheck');
-  const values = inputs.map((i) => g.input(i.name, i.int64 ? 'int64' : 'float32', i.shape));
-  const out = build(values, g);
+  const { graph: g, values, out } = buildCheckedGraph(inputs, build);
   const projection = g.input('projection', 'float32', out.shape);
   const loss = reduceSum(mul(out, projection), undefined, false);
   const diff = inputs.map((i, k) => !i.int64 && i.differentiable !== false && values[k]);
   const wrt = values.filter((_, k) => diff[k]);
-  const grads = gradients(loss, wrt, { target: opts.backend?.device === 'cuda' ? 'gpu' : 'cpu' });
+  const grads = gradients(loss, wrt, { target: opts.backend?.device === 'cuda' ? 'gpu' : 'cpu', rules: opts.rules });
   g.output(loss, 'loss');
   grads.forEach((gv, k) => g.output(gv, `grad_${wrt[k]!.name}`));
   const { ort, session } = await createBackend(encodeModel(g.toModel()), { threads: 1, ...opts.backend });

@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkGradients, type GradCheckInput } from '../../src/autodiff/gradcheck.js';
+import { buildCheckedGraph, checkGradients, type GradCheckInput } from '../../src/autodiff/gradcheck.js';
+import { GRAD_RULES } from '../../src/autodiff/grads/index.js';
 import { GraphBuilder, type Value } from '../../src/graph/builder.js';
 import { crossEntropy } from '../../src/nn/functional.js';
 import { cosineHead } from '../../src/nn/heads.js';
@@ -84,4 +85,13 @@ test('resnet32 training loss: gradients of every parameter match finite differen
   assert.equal(new Set(report.results.map((r) => r.input)).size, c.count);
   assert.ok(report.agreement > 0.995, `agreement ${report.agreement}`);
   assert.ok(report.ok, report.failures.join('\n'));
+});
+
+test('every op type in the network graphs has a gradient rule (and so a finite-difference case of its own)', () => {
+  const cases = [networkCase('convnet', [4, 1, 12, 12], 5, 'fused'), networkCase('convnet', [4, 1, 12, 12], 5, 'primitives'), networkCase('resnet32', [4, 3, 8, 8], 6)];
+  const opTypes = new Set(cases.flatMap((c) => buildCheckedGraph(c.inputs, c.build).graph.nodes.map((n) => n.op.opType)));
+  // A guard against a vacuous pass: the graphs hold the ops a training forward is made of.
+  for (const t of ['Conv', 'BatchNormalization', 'Relu', 'Gemm', 'LogSoftmax']) assert.ok(opTypes.has(t), `${t} missing from the network graphs`);
+  const withoutRule = [...opTypes].filter((t) => !GRAD_RULES.has(t));
+  assert.deepEqual(withoutRule, []);
 });
