@@ -8,7 +8,7 @@ import { buildEvalGraph, velocityName } from '../train/training-graph.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import type { ModelMeta } from '../train/classifier.js';
 import type { StateDict } from '../nn/params.js';
-import { CLASS_MEANS_KEY, TEACHER_PREFIX, type IncrementalLearner, type LearnerState } from './learner.js';
+import { CLASS_MEANS_KEY, STATISTICS_KEYS, TEACHER_PREFIX, type ClassStatistics, type IncrementalLearner, type LearnerState } from './learner.js';
 import type { PhaseEvaluation } from './metrics.js';
 import type { Protocol } from './protocol.js';
 
@@ -54,6 +54,12 @@ function stateShapes(learner: IncrementalLearner): Map<string, number[]> {
     shapes.set(`${TEACHER_PREFIX}${p.name}`, [...p.shape]);
   }
   shapes.set(CLASS_MEANS_KEY, [learner.state.classMeans.length / learner.featureDim, learner.featureDim]);
+  const d = learner.featureDim;
+  const known = learner.state.statistics?.counts.length ?? 0;
+  shapes.set(STATISTICS_KEYS.counts, [known]);
+  shapes.set(STATISTICS_KEYS.means, [known, d]);
+  shapes.set(STATISTICS_KEYS.covariances, [known, d, d]);
+  shapes.set(STATISTICS_KEYS.pooled, [d, d]);
   return shapes;
 }
 
@@ -65,6 +71,8 @@ export function saveCilCheckpoint(path: string, learner: IncrementalLearner, met
   const state: StateDict = new Map(learner.state.weights);
   for (const [k, v] of learner.state.teacher ?? []) state.set(`${TEACHER_PREFIX}${k}`, v);
   if (learner.state.classMeans.length) state.set(CLASS_MEANS_KEY, learner.state.classMeans);
+  const stats = learner.state.statistics;
+  if (stats) for (const [field, key] of Object.entries(STATISTICS_KEYS)) state.set(key, stats[field as keyof ClassStatistics]);
   const classes = learner.state.classes;
   saveCheckpoint(path, {
     meta,
@@ -85,12 +93,16 @@ export function loadCilCheckpoint(path: string): { meta: CilCheckpointMeta; stat
   const weights: StateDict = new Map();
   const teacher: StateDict = new Map();
   let classMeans: Float32Array = new Float32Array(0);
+  const statKeys = new Map<string, keyof ClassStatistics>(Object.entries(STATISTICS_KEYS).map(([field, key]) => [key, field as keyof ClassStatistics]));
+  const stats: Partial<ClassStatistics> = {};
   for (const [name, data] of saved.state) {
     if (name === CLASS_MEANS_KEY) classMeans = data;
+    else if (statKeys.has(name)) stats[statKeys.get(name)!] = data;
     else if (name.startsWith(TEACHER_PREFIX)) teacher.set(name.slice(TEACHER_PREFIX.length), data);
     else weights.set(name, data);
   }
-  return { meta: saved.meta, state: { weights, teacher: teacher.size ? teacher : null, classMeans, classes: saved.meta.classesSeen } };
+  const statistics = stats.counts && stats.means && stats.covariances && stats.pooled ? (stats as ClassStatistics) : null;
+  return { meta: saved.meta, state: { weights, teacher: teacher.size ? teacher : null, classMeans, classes: saved.meta.classesSeen, statistics } };
 }
 
 /** File names inside a run folder. */

@@ -18,6 +18,7 @@ import { EvalSession, TrainingSession } from '../train/session.js';
 import { buildEvalGraph, buildTrainingGraph, velocityName } from '../train/training-graph.js';
 import { classificationLoss, combineLosses, type LossPiece } from './losses.js';
 import { fractionCorrect, type PhaseEvaluation } from './metrics.js';
+import { classMoments, gaussianReadout, mahalanobisScores, pooledCovariance, type ShrinkageOptions } from './class-statistics.js';
 import { appendRows, classPrototypes, nearestMean } from './prototypes.js';
 import { scaleSchedule, type PhaseSchedule } from './protocol.js';
 import { featuresOutput, singleHeadVariant, type ModelVariant } from './variants.js';
@@ -26,6 +27,8 @@ import { featuresOutput, singleHeadVariant, type ModelVariant } from './variants
 export const TEACHER_PREFIX = 'teacher.';
 /** Checkpoint entry holding the NCM class means [classes, D]. */
 export const CLASS_MEANS_KEY = 'ncm.means';
+/** Checkpoint entries of the Gaussian class statistics (see ClassStatistics). */
+export const STATISTICS_KEYS = Object.freeze({ counts: 'stats.counts', means: 'stats.means', covariances: 'stats.covariances', pooled: 'stats.pooled' });
 
 /** What distinguishes one method from another; the lifecycle is the same for all. */
 export interface PhasePolicy {
@@ -43,6 +46,26 @@ export interface PhasePolicy {
   basePhaseLoss?(): LossPiece[];
   /** The model the method trains: classifier heads, copies of the batch, self-supervised head (default: one head). */
   readonly model?: ModelVariant;
+  /**
+   * Set: the learner keeps Gaussian statistics of every class (mean and covariance of its unit-length features)
+   * and predicts with the Mahalanobis readout they give, covariances regularised as these options say.
+   */
+  readonly classStatistics?: ShrinkageOptions;
+}
+
+/**
+ * Gaussian statistics of the unit-length features of every class learned so far, each computed when its class was
+ * learned, and the pooled within-class covariance of the base classes (the prior of every later class).
+ */
+export interface ClassStatistics {
+  /** Training images per class. */
+  counts: Float32Array;
+  /** [classes, D] */
+  means: Float32Array;
+  /** [classes, D, D] unbiased covariances. */
+  covariances: Float32Array;
+  /** [D, D] */
+  pooled: Float32Array;
 }
 
 /** The model and runtime a learner trains. */
@@ -68,6 +91,8 @@ export interface LearnerState {
   classMeans: Float32Array;
   /** Output classes of the classifier. */
   classes: number;
+  /** Gaussian class statistics, for methods that read out with them (else null). */
+  statistics: ClassStatistics | null;
 }
 
 /** The data and schedule of one phase. */
@@ -295,14 +320,60 @@ export class IncrementalLearner {
     return stats;
   }
 
-  /** Drops the optimiser (each phase starts a fresh one) and stores the new classes' NCM means. */
+  /**
+   * Drops the optimiser (each phase starts a fresh one) and stores the new classes' NCM means and, for methods that
+   * read out with them, their Gaussian statistics (the base classes' pooled covariance too, in phase 0).
+   */
   async afterPhase(data: PhaseData): Promise<void> {
     this.state.weights = withoutVelocities(this.state.weights);
-    const means = (await this.prototypesOf(data.train, data.newIndices, data.labelMap, data.oldClasses, data.newClasses)).get(0)!;
     if (this.state.classMeans.length !== data.oldClasses * this.featureDim) {
       throw new Error(`the NCM means cover ${this.state.classMeans.length / this.featureDim} classes; ${data.oldClasses} were expected`);
     }
-    this.state.classMeans = appendRows(this.state.classMeans, means);
+    const p = await this.run(data.train, data.newIndices, data.labelMap);
+    const classes = Array.from({ length: data.newClasses }, (_, i) => data.oldClasses + i);
+    this.state.classMeans = appendRows(this.state.classMeans, classPrototypes(p.outputs['features']!, p.targets, this.featureDim, classes));
+    if (this.policy.classStatistics) this.addStatistics(p.outputs['features']!, p.targets, data.oldClasses, classes);
+  }
+
+  /**
+   * Adds the Gaussian statistics of a finished phase's classes when the state lacks them (a phase 0 shared from a
+   * run of a method that keeps none); returns whether it did.
+   */
+  async completeStatistics(data: PhaseData): Promise<boolean> {
+    if (!this.policy.classStatistics || (this.state.statistics?.counts.length ?? 0) >= data.oldClasses + data.newClasses) return false;
+    const p = await this.run(data.train, data.newIndices, data.labelMap);
+    this.addStatistics(p.outputs['features']!, p.targets, data.oldClasses, Array.from({ length: data.newClasses }, (_, i) => data.oldClasses + i));
+    return true;
+  }
+
+  /** Appends the statistics of `classes` (output indices after `oldClasses`), from their training features. */
+  private addStatistics(features: Float32Array, targets: Int32Array, oldClasses: number, classes: number[]): void {
+    const d = this.featureDim;
+    const known = this.state.statistics;
+    if ((known?.counts.length ?? 0) !== oldClasses) {
+      throw new Error(`the class statistics cover ${known?.counts.length ?? 0} classes; ${oldClasses} were expected`);
+    }
+    const m = classMoments(features, targets, d, classes);
+    this.state.statistics = {
+      counts: appendRows(known?.counts ?? new Float32Array(0), Float32Array.from(m.counts)),
+      means: appendRows(known?.means ?? new Float32Array(0), Float32Array.from(m.means)),
+      covariances: appendRows(known?.covariances ?? new Float32Array(0), Float32Array.from(m.covariances)),
+      // The base classes' shape of a class is the prior of every later one, so it is fixed after phase 0.
+      pooled: known?.pooled ?? Float32Array.from(pooledCovariance(m)),
+    };
+  }
+
+  /** Mahalanobis scores of the classes learned so far for `features` [rows, D] (the Gaussian readout). */
+  statisticsScores(features: Float32Array): Float32Array {
+    const stats = this.state.statistics;
+    if (!stats || !this.policy.classStatistics) throw new Error('this learner keeps no class statistics');
+    const d = this.featureDim;
+    const { means, precisions } = gaussianReadout(
+      { dim: d, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) },
+      stats.pooled,
+      this.policy.classStatistics,
+    );
+    return mahalanobisScores(features, means, precisions, d);
   }
 
   /**
@@ -313,7 +384,13 @@ export class IncrementalLearner {
   async evaluate(data: EvaluationData, stats: Pick<TrainStats, 'seconds' | 'images'>): Promise<PhaseEvaluation> {
     const classes = this.state.classes;
     const p = await this.run(data.test, data.indices, data.labelMap);
-    const logits = p.outputs['logits']!;
+    const readouts: Record<string, number> = {};
+    let logits = p.outputs['logits']!;
+    if (this.policy.classStatistics) {
+      // The Gaussian readout is the method's prediction; the cosine classifier it replaces is reported beside it.
+      p.outputs['readout_classifier'] = logits;
+      logits = this.statisticsScores(p.outputs['features']!);
+    }
     const predicted = new Int32Array(p.count);
     let top5Hits = 0;
     for (let r = 0; r < p.count; r++) {
@@ -332,7 +409,6 @@ export class IncrementalLearner {
     const groupOf = (t: number) => data.groupOfOutput[t]!;
     const groupAccuracy = Array.from({ length: data.phase + 1 }, (_, g) => fractionCorrect(predicted, p.targets, (t) => groupOf(t) === g));
     const ncm = nearestMean(p.outputs['features']!, this.state.classMeans, this.featureDim);
-    const readouts: Record<string, number> = {};
     for (const [name, scores] of Object.entries(p.outputs)) {
       if (!name.startsWith('readout_')) continue;
       const argmax = new Int32Array(p.count);
@@ -404,7 +480,7 @@ export class IncrementalLearner {
 
 /** A learner state before phase 0. */
 export function emptyLearnerState(): LearnerState {
-  return { weights: new Map(), teacher: null, classMeans: new Float32Array(0), classes: 0 };
+  return { weights: new Map(), teacher: null, classMeans: new Float32Array(0), classes: 0, statistics: null };
 }
 
 /** The batch seed of a phase, derived from the run seed. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { PhasePolicy } from '../learner.js';
 import { ftMethod } from './ft.js';
+import { gaussMethod } from './gauss.js';
 import { jointMethod } from './joint.js';
 import type { MethodDefinition } from './method.js';
 import { protoMethod } from './proto.js';
@@ -12,7 +13,7 @@ import { spbMethod } from './spb.js';
 export type { MethodDefinition } from './method.js';
 
 export const METHODS: ReadonlyMap<string, MethodDefinition> = Object.freeze(
-  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod].map((m) => [m.name, m as MethodDefinition])),
+  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod, gaussMethod].map((m) => [m.name, m as MethodDefinition])),
 );
 
 /**

@@ -1,0 +1,31 @@
+/**
+ * Gaussian class statistics over the phase-0 extractor: phase 0 trains as SPB's does (and can share it), later
+ * phases train nothing; every class is modelled by the mean and covariance of its unit-length features, each
+ * covariance blended with the base classes' pooled covariance by its image count and ridged, and images are
+ * classified by the nearest class in Mahalanobis distance. In the spirit of FeCAM (NeurIPS 2023), with the pooled
+ * prior so that a class given as 5 images in an app still gets a usable covariance.
+ */
+import { z } from 'zod';
+import type { MethodDefinition } from './method.js';
+import { spbPolicy } from './spb.js';
+
+export const GaussConfigSchema = z.strictObject({
+  /**
+   * Images' worth of weight on the base classes' pooled covariance in each class covariance: 0 uses each class's
+   * own covariance, a large value one shared covariance (linear discriminant).
+   */
+  priorStrength: z.number().min(0).default(20),
+  /** Ridge added to each class covariance, as a fraction of its mean variance. */
+  shrinkage: z.number().positive().max(100).default(0.1),
+});
+export type GaussConfig = z.infer<typeof GaussConfigSchema>;
+
+export const gaussMethod: MethodDefinition<typeof GaussConfigSchema> = {
+  name: 'gauss',
+  description: 'Gaussian class statistics (mean + shrunk covariance of unit features) over the frozen phase-0 extractor, Mahalanobis readout',
+  configSchema: GaussConfigSchema,
+  policy: (cfg) => ({
+    ...spbPolicy({ distillation: false, reciprocalWeights: false, classifierInit: 'prototype', trainLaterPhases: false }),
+    classStatistics: { priorStrength: cfg.priorStrength, shrinkage: cfg.shrinkage },
+  }),
+};
