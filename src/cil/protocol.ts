@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { packageRoot } from '../data/locate.js';
+import { packageRoot } from '../util/package-root.js';
 import { numpyLegacyPermutation } from '../data/rng.js';
 
 /** How one phase trains: epochs and milestones are in epochs of that phase's training data. */

@@ -7,10 +7,10 @@
  * named after the dataset or after its distribution folder (e.g. `cifar-100-binary`), so pointing
  * ONNX_CIL_DATA at a folder laid out like `../shared/datasets` finds every dataset.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
 
 export type Split = 'train' | 'test';
 
@@ -84,36 +84,8 @@ export function datasetCacheDir(name: string, env: Environment = process.env): s
   return join(datasetCacheRoot(env), name);
 }
 
-let cachedPackageRoot: string | undefined;
-
-/**
- * The onnx-cil package folder (the one with its package.json), found by walking up from this module;
- * works from `src/data/` under tsx and from `dist/src/data/` once compiled.
- *
- * @example
- * join(packageRoot(), 'data', 'fashion-mnist-mini');
- */
-export function packageRoot(): string {
-  if (cachedPackageRoot) return cachedPackageRoot;
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    // dist/ may get a copy of package.json; the real root is the one with the shipped data folder.
-    if (existsSync(manifest) && existsSync(join(dir, 'data')) && readPackageName(manifest) === 'onnx-cil') {
-      cachedPackageRoot = dir;
-      return dir;
-    }
-    if (dirname(dir) === dir) throw new Error(`cannot find the onnx-cil package root (package.json and data/) above ${start}`);
-  }
-}
-
-function readPackageName(manifest: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name;
-  } catch {
-    return undefined;
-  }
-}
+// Re-exported because callers (and tests) have imported it from here since the dataset search was written.
+export { packageRoot };
 
 function isDirectory(path: string): boolean {
   try {

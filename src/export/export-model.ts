@@ -3,9 +3,6 @@
  * probabilities and the L2-normalised feature vector out, BatchNorm folded, batch dynamic, and everything an app
  * needs to use it in metadata_props.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { constTensor, GraphBuilder, type Value } from '../graph/builder.js';
 import { encodeModel, type ModelProto } from '../graph/onnx-proto.js';
 import { add, cast, gemm, matmul, mul, softmax, transpose } from '../graph/ops/index.js';
@@ -16,6 +13,7 @@ import { buildBackbone, getModelSpec } from '../nn/models.js';
 import { ConstantParams, type StateDict } from '../nn/params.js';
 import type { CheckpointContents } from '../train/checkpoint.js';
 import type { ModelMeta } from '../train/classifier.js';
+import { packageVersion } from '../util/package-root.js';
 import { foldBatchNorm } from './fold-batch-norm.js';
 import {
   CLASSIFIER_BIAS,
@@ -65,22 +63,12 @@ interface RunMetaExtras {
   history?: unknown;
 }
 
-/** The package version, read from the package.json above this file (source or dist layout). */
+/**
+ * The onnx-cil version written into exported models.
+ * @example toolchainVersion(); // '0.1.0'
+ */
 export function toolchainVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'onnx-cil' && pkg.version) return pkg.version;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
+  return packageVersion();
 }
 
 function requireMeta(meta: Partial<ModelMeta>): ModelMeta {

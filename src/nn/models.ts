@@ -1,12 +1,11 @@
 /**
  * Backbones declared as data in models/*.json, validated, and built over a ParamSource.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Value } from '../graph/builder.js';
 import { flatten, globalAveragePool, max, pad, slice } from '../graph/ops/index.js';
-import convnetSpec from '../../models/convnet.json' with { type: 'json' };
-import resnet18Spec from '../../models/resnet18.json' with { type: 'json' };
-import resnet32Spec from '../../models/resnet32.json' with { type: 'json' };
+import { packagePath } from '../util/package-root.js';
 import { basicBlock, convBn } from './layers.js';
 import type { ParamSource } from './params.js';
 
@@ -37,10 +36,22 @@ const ResNetSpec = z.object({
 export const ModelSpecSchema = z.discriminatedUnion('family', [PlainSpec, ResNetSpec]);
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
+/** The models/*.json files that define the built-in backbones, in registry order. */
+const BUILT_IN_MODELS = ['convnet', 'resnet32', 'resnet18'] as const;
+
+// Read from the package folder rather than imported as JSON modules: the compiled code in dist/ and the source in
+// src/ sit at different depths, and only the package root has the same models/ beside it in a checkout and an install.
+function readBuiltInSpec(name: string): ModelSpec {
+  const path = packagePath('models', `${name}.json`);
+  const parsed = ModelSpecSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path} is not a valid model spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
 /** Backbones by name. */
 export const MODEL_REGISTRY: ReadonlyMap<string, ModelSpec> = Object.freeze(
-  new Map([convnetSpec, resnet32Spec, resnet18Spec].map((raw) => {
-    const spec = ModelSpecSchema.parse(raw);
+  new Map(BUILT_IN_MODELS.map((name) => {
+    const spec = readBuiltInSpec(name);
     return [spec.name, spec] as const;
   })),
 );

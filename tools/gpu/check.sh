@@ -16,15 +16,15 @@ step() {
   summary+=("$(printf '%-10s %-8s %5ss' "$name" "$([ $rc -eq 0 ] && echo ok || echo "FAIL:$rc")" $((SECONDS - t0)))")
 }
 
-step doctor node dist/src/cli/main.js doctor
-step gradcheck env ONNX_CIL_TEST_DEVICE=cuda NVIDIA_TF32_OVERRIDE=0 node --test dist/test/autodiff/op-gradients.test.js dist/test/autodiff/network-gradients.test.js dist/test/autodiff/backprop.test.js
-step parity node --test dist/test/train/cuda.test.js
-step placement node dist/tools/gpu/placement.js
-step bench node dist/tools/gpu/train-bench.js --steps 40 --json
+step doctor node dist/cli/main.js doctor
+step gradcheck env ONNX_CIL_TEST_DEVICE=cuda NVIDIA_TF32_OVERRIDE=0 node --test build/test/autodiff/op-gradients.test.js build/test/autodiff/network-gradients.test.js build/test/autodiff/backprop.test.js
+step parity node --test build/test/train/cuda.test.js
+step placement node build/tools/gpu/placement.js
+step bench node build/tools/gpu/train-bench.js --steps 40 --json
 step torch python3 tools/bench/torch_peer.py --device cuda --only train.resnet32 --threads "$(nproc)" --reps 40 --warmup 5
 if [ -n "${CIL_DATA:-}" ]; then
   for method in ${CIL_METHODS:-spb}; do
-    step "cil-$method" timeout "${CIL_TIMEOUT:-600}" node dist/src/cli/main.js run --preset cifar100-b50-p5 --method "$method" \
+    step "cil-$method" timeout "${CIL_TIMEOUT:-600}" node dist/cli/main.js run --preset cifar100-b50-p5 --method "$method" \
       --epochs-scale "${CIL_SCALE:-0.05}" --data "$CIL_DATA" --device cuda --json --out "$OUT/cil-$method"
   done
 fi

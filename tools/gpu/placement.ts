@@ -1,7 +1,7 @@
 /**
  * Checks that every node of our training graphs runs on onnxruntime's CUDA provider: each graph is loaded with
  * CPU fallback disabled; a graph that needs the CPU is reported with onnxruntime's verbose placement lines.
- * Run on a GPU machine: node dist/tools/gpu/placement.js
+ * Run on a GPU machine: node build/tools/gpu/placement.js
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * every output to host memory, so each step copies the state down and back. The copy cost is measured with a graph
  * that only passes the same tensors through (Identity), so it needs no profiler; it is measured both for the packed
  * state the training graph uses and for one tensor per state entry (the layout it replaced).
- * Run on a GPU machine: node dist/tools/gpu/train-bench.js [--steps 30] [--json]
+ * Run on a GPU machine: node build/tools/gpu/train-bench.js [--steps 30] [--json]
  */
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
