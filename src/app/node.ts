@@ -2,7 +2,8 @@
  * Node entry of the app API (`onnx-cil/app` under the "node" condition): the browser API plus model and image
  * files (images decoded and resized with sharp), `save(path)`, and onnxruntime-node by default.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { Classifier, type ClassifierOptions } from './classifier.js';
 import { toPixels, type ImageDataLike, type ImageInput, type Pixels } from './image.js';
 
@@ -55,10 +56,8 @@ export class NodeClassifier extends Classifier<NodeImage> {
    * @example await clf.save('model-with-mugs.onnx');
    */
   async save(path: string): Promise<void> {
-    // Temporary file + rename: a crash never leaves a half-written model behind.
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, this.toBytes());
-    await rename(tmp, path);
+    // Temporary file + rename: a crash never leaves a half-written model behind, a failure no temporary file.
+    writeFileAtomic(path, this.toBytes());
   }
 }
 

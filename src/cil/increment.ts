@@ -11,6 +11,9 @@ import type { Device } from '../runtime/backend.js';
 import { loadCilCheckpoint, resolveCheckpointPath, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta } from './checkpoint.js';
 import { IncrementalLearner, phaseSeed, type PhaseData, type TrainHooks } from './learner.js';
 import { resolveMethod } from './methods/index.js';
+import { removeStaleTemporaryFiles } from '../util/atomic-file.js';
+import { lockFolder } from '../util/lock.js';
+import { prepareOutputFolder } from '../util/output-folder.js';
 
 /** Methods whose checkpoints `increment` continues with the same method. */
 const INCREMENT_METHODS: readonly string[] = ['spb', 'spb-m', 'spb-i'];
@@ -24,6 +27,8 @@ export interface IncrementOptions {
   classes?: string[];
   /** Output checkpoint (default: phase-<N>.onnx beside the input checkpoint). */
   out?: string;
+  /** Replace `out` when it exists (otherwise an existing file is refused). */
+  force?: boolean;
   /** Resize images of another size instead of rejecting them. */
   resize?: boolean;
   epochsScale?: number;
@@ -48,11 +53,35 @@ export interface IncrementResult {
  * @example await incrementModel({ from: 'runs/fmnist-mini-b5-p5-spb-s1', data: 'photos/new-classes' });
  */
 export async function incrementModel(opts: IncrementOptions, hooks: TrainHooks & { onInfo?(message: string): void } = {}): Promise<IncrementResult> {
+  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new Error(`the seed must be an integer, got ${opts.seed}`);
+  if (opts.epochsScale !== undefined && !(Number.isFinite(opts.epochsScale) && opts.epochsScale > 0)) throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
   const source = resolveCheckpointPath(opts.from);
   const { meta, state } = loadCilCheckpoint(source);
   const phase = meta.phase + 1;
   const out = opts.out ?? join(dirname(source), RUN_FILES.phase(phase));
-  if (existsSync(out)) throw new Error(`${out} already exists; choose another --out (nothing was overwritten)`);
+  const refuseExisting = () => {
+    if (existsSync(out) && !opts.force) throw new Error(`${out} already exists; pass --force to replace it, or choose another --out (nothing was overwritten)`);
+  };
+  refuseExisting();
+  // The output folder is proven writable and locked before any image is decoded or any step trained.
+  const folder = dirname(out);
+  prepareOutputFolder(folder);
+  const lock = lockFolder(folder, 'increment', hooks.onInfo);
+  try {
+    refuseExisting();
+    removeStaleTemporaryFiles(folder, out);
+    return await learnClasses(opts, hooks, { source, meta, state, phase, out });
+  } finally {
+    lock.release();
+  }
+}
+
+async function learnClasses(
+  opts: IncrementOptions,
+  hooks: TrainHooks & { onInfo?(message: string): void },
+  from: { source: string; out: string; phase: number } & ReturnType<typeof loadCilCheckpoint>,
+): Promise<IncrementResult> {
+  const { source, meta, state, phase, out } = from;
 
   // Validate the class list before decoding a single image.
   const folders = listImageFolder(opts.data);

@@ -3,13 +3,15 @@
  * evaluating after each, checkpointing after every epoch (atomic) so an interrupted run resumes where it stopped
  * and ends with the same metrics.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLabelMap } from '../data/batches.js';
 import { indicesOfClasses, type ImageDataset } from '../data/dataset.js';
 import { getModelSpec } from '../nn/models.js';
 import type { Device } from '../runtime/backend.js';
-import { writeFileAtomic } from '../train/atomic-file.js';
+import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/atomic-file.js';
+import { lockFolder } from '../util/lock.js';
+import { prepareOutputFolder, removeRunOutputs, runOutputsIn } from '../util/output-folder.js';
 import type { EpochEvent, StepEvent } from '../train/loop.js';
 import { loadCilCheckpoint, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta, type RunProgress } from './checkpoint.js';
 import { loadProtocolData } from './data.js';
@@ -30,6 +32,8 @@ export interface RunOptions {
   dataPath?: string;
   outDir: string;
   resume?: boolean;
+  /** Replace the run already in `outDir` (its checkpoints, metrics and report are removed first). */
+  force?: boolean;
   /**
    * Run folder whose phase 0 this run reuses instead of training it again. Phase 0 is plain cross-entropy for SPB,
    * FT, proto and joint, so runs that differ only in those methods or later-phase settings can share it (SPB-M and
@@ -123,17 +127,51 @@ function loadSharedBase(
 }
 
 /**
+ * The phase checkpoints a resumed run builds on must all load: a damaged one would otherwise surface only when
+ * someone exports or increments from it, long after the run reported success.
+ */
+function checkPhaseFiles(outDir: string, completedPhases: number): void {
+  for (let phase = 0; phase < completedPhases; phase++) {
+    const path = join(outDir, RUN_FILES.phase(phase));
+    if (!existsSync(path)) throw new Error(`cannot resume: ${path} is missing (phase ${phase} finished earlier); restore it, or start the run again with --force`);
+    let saved: CilCheckpointMeta;
+    try {
+      saved = loadCilCheckpoint(path).meta;
+    } catch (err) {
+      throw new Error(`cannot resume: ${path} is damaged (${(err as Error).message.replace(/; delete it.*$/, '')}); restore it, or start the run again with --force`);
+    }
+    if (saved.phase !== phase) throw new Error(`cannot resume: ${path} holds phase ${saved.phase}, not phase ${phase}; restore it, or start the run again with --force`);
+  }
+}
+
+/**
  * Runs (or resumes) a protocol and writes the run folder: config.json, checkpoint.onnx (latest, for resume),
- * phase-N.onnx, metrics.json, metrics.csv and report.html.
+ * phase-N.onnx, metrics.json, metrics.csv and report.html. The folder is checked for writability and locked
+ * before anything is loaded; a folder holding a run is refused unless `resume` or `force` is given.
  * @example const result = await runProtocol({ protocol: loadProtocol('fmnist-mini-b5-p5'), preset: 'fmnist-mini-b5-p5', method: 'spb', outDir: 'runs/demo' });
  */
 export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  if (!Number.isSafeInteger(opts.protocol.seed)) throw new Error(`the seed must be an integer, got ${opts.protocol.seed}`);
+  if (opts.epochsScale !== undefined && !(Number.isFinite(opts.epochsScale) && opts.epochsScale > 0)) throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
+  if (opts.resume && opts.force) throw new Error('resume continues the run in the folder and force replaces it: give one of them');
+  resolveMethod(opts.method, opts.methodConfig);
+  prepareOutputFolder(opts.outDir);
+  const lock = lockFolder(opts.outDir, `run ${opts.method}`, hooks.onInfo);
+  try {
+    const stale = removeStaleTemporaryFiles(opts.outDir);
+    if (stale.length) hooks.onInfo?.(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of killed processes from ${opts.outDir}`);
+    return await runInFolder(opts, hooks);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult> {
   const wallStart = performance.now();
   const { method, config: methodConfig, policy } = resolveMethod(opts.method, opts.methodConfig);
   const protocol = opts.protocol;
   const epochsScale = opts.epochsScale ?? 1;
   const config: RunConfig = { preset: opts.preset, method: method.name, methodConfig, epochsScale, protocol };
-  mkdirSync(opts.outDir, { recursive: true });
   const configPath = join(opts.outDir, RUN_FILES.config);
   const latestPath = join(opts.outDir, RUN_FILES.latest);
   const resuming = !!opts.resume && existsSync(latestPath);
@@ -142,8 +180,15 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
     if (before && JSON.stringify(before) !== JSON.stringify(config)) {
       throw new Error(`cannot resume: ${configPath} records a different run (method, preset, seed, scale or schedule); use another --out or drop --resume`);
     }
-  } else if (existsSync(latestPath)) {
-    throw new Error(`${opts.outDir} already holds a run; pass --resume to continue it, or choose another --out`);
+  } else {
+    const existing = runOutputsIn(opts.outDir);
+    if (existing.length && !opts.force) {
+      throw new Error(`${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`);
+    }
+    if (existing.length) {
+      removeRunOutputs(opts.outDir);
+      hooks.onInfo?.(`--force: removed the previous run in ${opts.outDir}`);
+    }
   }
 
   const { train, test } = await loadProtocolData(protocol.data, opts.dataPath);
@@ -168,6 +213,7 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
   let wallBefore = 0;
   if (resuming) {
     const saved = loadCilCheckpoint(latestPath);
+    checkPhaseFiles(opts.outDir, saved.meta.progress.completedPhases);
     learnerState = saved.state;
     evaluations = saved.meta.evaluations;
     progress = saved.meta.progress;

@@ -21,18 +21,31 @@ export async function runCli(argv: string[]): Promise<void> {
   let cli = yargs(argv).scriptName('onnx-cil').strict().demandCommand(1, 'choose a command').recommendCommands().help().alias('h', 'help').version();
   for (const c of COMMANDS) cli = cli.command(c);
   await cli
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`${y.help === undefined ? '' : ''}onnx-cil: ${msg}\nRun with --help for usage.\n`);
-      process.exit(2);
+      // Usage mistakes (unknown flag, missing argument) print like every other error: one line, exit status 1.
+      process.stderr.write(`onnx-cil: error: ${oneLine(msg)} (see --help)\n`);
+      process.exit(1);
     })
     .parseAsync();
 }
 
-/** Prints an error as one clear line (the stack only with ONNX_CIL_DEBUG=1) and sets a failing exit code. */
+/** A message on one line: multi-line messages (validation reports) are joined with "; ". */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
+}
+
+/**
+ * Prints an error as one clear line (the stack only with ONNX_CIL_DEBUG=1) and sets a failing exit code.
+ * @example runCli(argv).catch(reportError); // "onnx-cil: error: --threads must be a positive integer, got 0"
+ */
 export function reportError(err: unknown): void {
   const e = err instanceof Error ? err : new Error(String(err));
-  process.stderr.write(`onnx-cil: error: ${e.message}\n`);
+  process.stderr.write(`onnx-cil: error: ${oneLine(e.message)}\n`);
   if (process.env['ONNX_CIL_DEBUG']) process.stderr.write(`${e.stack}\n`);
   process.exitCode = 1;
 }

@@ -43,6 +43,12 @@ export function createProgress(format: string, opts: { quiet?: boolean } = {}) {
   };
 }
 
+/** What the loss terms and the rate of the class-incremental progress lines mean; printed once when training starts. */
+export const LOSS_LEGEND =
+  'legend: loss = weighted sum of the terms in brackets: ce cross-entropy over the classes seen so far, ' +
+  "mp cross-entropy averaged over the rotation heads (spb-m), em distance of the normalised features to the previous phase's extractor (distillation), " +
+  'in self-supervised loss (spb-i); rates are training images per second (img/s)';
+
 /** Writes a line to stderr (stdout is reserved for results, e.g. --json). */
 export function info(message: string): void {
   process.stderr.write(`${message}\n`);

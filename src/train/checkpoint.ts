@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { GraphBuilder, type Value } from '../graph/builder.js';
 import { decodeModel, encodeModel, makeTensorProto, tensorData } from '../graph/onnx-proto.js';
 import { ConstantParams, type StateDict } from '../nn/params.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** metadata_props key holding the checkpoint's JSON metadata. */
 export const CHECKPOINT_META_KEY = 'onnx_cil.checkpoint';

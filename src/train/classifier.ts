@@ -2,7 +2,7 @@
  * Plain supervised training of a backbone + head on one dataset: the `onnx-cil train` job.
  * Resumable: a checkpoint is written atomically after every epoch, and a rerun with `resume` continues from it.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { buildLabelMap } from '../data/batches.js';
@@ -13,7 +13,9 @@ import { HEADS } from '../nn/heads.js';
 import { buildBackbone, featureDim, getModelSpec } from '../nn/models.js';
 import type { ParamSource, StateDict } from '../nn/params.js';
 import type { Device } from '../runtime/backend.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/atomic-file.js';
+import { lockFolder } from '../util/lock.js';
+import { prepareOutputFolder, removeRunOutputs, runOutputsIn } from '../util/output-folder.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { accuracy, predict } from './evaluate.js';
 import { batchesPerEpoch, trainEpochs, type EpochEvent, type StepEvent } from './loop.js';
@@ -111,24 +113,71 @@ function classifierForward(cfg: TrainConfig, classes: number) {
   };
 }
 
-function checkInput(spec: ReturnType<typeof getModelSpec>, ds: ImageDataset): void {
+function checkInput(ds: ImageDataset, batchSize: number): void {
   if (ds.count === 0) throw new Error(`dataset ${ds.name} has no images`);
-  void spec;
+  if (batchSize > ds.count) throw new Error(`--batch-size ${batchSize} is larger than the ${ds.count} training images of ${ds.name}; use at most ${ds.count}`);
+}
+
+/** What `trainClassifier` does with an output folder that already holds a run. */
+export interface TrainOutputOptions {
+  outDir: string;
+  /** Continue the run in `outDir` from its last finished epoch. */
+  resume?: boolean;
+  /** Replace the run in `outDir` (its files are removed first). */
+  force?: boolean;
+}
+
+/** A `train` run folder's config.json, or null; a class-incremental run's config is a clear error. */
+function savedTrainConfig(outDir: string): unknown {
+  const path = join(outDir, 'config.json');
+  if (!existsSync(path)) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new Error(`${path} is unreadable; delete it or start again with --force`);
+  }
+  if (raw && typeof raw === 'object' && 'protocol' in raw) {
+    throw new Error(`${outDir} holds a class-incremental run (written by \`onnx-cil run\`), not a \`train\` run; continue it with \`onnx-cil run --resume --out ${outDir}\`, or choose another --out`);
+  }
+  return raw;
 }
 
 /**
- * Trains a classifier, evaluating on the test split after every epoch.
+ * Trains a classifier, evaluating on the test split after every epoch. The output folder is locked while the run
+ * lasts; a folder that holds a run is refused unless `resume` or `force` is given.
  * @example const result = await trainClassifier(TrainConfigSchema.parse({ epochs: 1 }), { outDir: 'runs/demo' });
  */
-export async function trainClassifier(cfg: TrainConfig, opts: { outDir: string; resume?: boolean } & TrainHooks): Promise<TrainResult> {
-  const modelSpec = getModelSpec(cfg.model);
-  const dsSpec = getDatasetSpec(cfg.dataset);
+export async function trainClassifier(cfg: TrainConfig, opts: TrainOutputOptions & TrainHooks): Promise<TrainResult> {
+  getModelSpec(cfg.model);
+  // The training split first: a batch larger than the data fails here, before any folder is created.
   const train = loadDataset(cfg.dataset, 'train', { dataPath: cfg.dataPath });
+  checkInput(train, cfg.batchSize);
+  prepareOutputFolder(opts.outDir);
+  const lock = lockFolder(opts.outDir, 'train', opts.onInfo);
+  try {
+    const stale = removeStaleTemporaryFiles(opts.outDir);
+    if (stale.length) opts.onInfo?.(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of killed processes from ${opts.outDir}`);
+    const existing = runOutputsIn(opts.outDir);
+    if (existing.length && !opts.resume) {
+      if (!opts.force) {
+        throw new Error(`${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`);
+      }
+      removeRunOutputs(opts.outDir);
+      opts.onInfo?.(`--force: removed the previous run in ${opts.outDir}`);
+    }
+    if (opts.resume) savedTrainConfig(opts.outDir);
+    return await trainInFolder(cfg, train, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainOutputOptions & TrainHooks): Promise<TrainResult> {
+  const dsSpec = getDatasetSpec(cfg.dataset);
   const test = loadDataset(cfg.dataset, 'test', { dataPath: cfg.dataPath });
-  checkInput(modelSpec, train);
   const classes = train.classNames.length;
   const inputShape = [train.channels, train.height, train.width] as const;
-  mkdirSync(opts.outDir, { recursive: true });
   const ckptPath = join(opts.outDir, 'checkpoint.onnx');
   const configPath = join(opts.outDir, 'config.json');
 
@@ -150,6 +199,9 @@ export async function trainClassifier(cfg: TrainConfig, opts: { outDir: string; 
   };
   if (opts.resume && existsSync(ckptPath)) {
     const saved = loadCheckpoint<ClassifierMeta>(ckptPath);
+    if (saved.meta.kind !== 'classifier') {
+      throw new Error(`${ckptPath} was written by a "${String(saved.meta.kind)}" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`);
+    }
     const was = saved.meta.config;
     for (const key of ['dataset', 'model', 'head', 'batchSize', 'seed', 'epochs'] as const) {
       if (was[key] !== cfg[key]) throw new Error(`cannot resume: the checkpoint was trained with ${key}=${String(was[key])}, this run asks for ${String(cfg[key])}`);
@@ -254,8 +306,37 @@ export async function trainClassifier(cfg: TrainConfig, opts: { outDir: string; 
   return result;
 }
 
-/** Reads a run's saved config (for `--resume` without repeating flags). */
+/**
+ * Reads a `train` run's saved config (for `--resume` without repeating flags); null when there is none.
+ * @example const saved = readRunConfig('runs/train');
+ */
 export function readRunConfig(outDir: string): TrainConfig | null {
-  const path = join(outDir, 'config.json');
-  return existsSync(path) ? TrainConfigSchema.parse(JSON.parse(readFileSync(path, 'utf8'))) : null;
+  const raw = savedTrainConfig(outDir);
+  if (raw === null) return null;
+  const parsed = TrainConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${join(outDir, 'config.json')} does not hold a valid train config (${describeConfigIssues(parsed.error)}); start again with --force`);
+  return parsed.data;
+}
+
+/** camelCase config keys as the command-line flags that set them. */
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * A config validation error as one line naming the flags, e.g. "--momentum: Too big: expected number to be <=1".
+ * @example describeConfigIssues(TrainConfigSchema.safeParse({ momentum: 2 }).error!);
+ */
+export function describeConfigIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? flagName(i.path.map(String).join('.')) : 'config'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Validates a train config, with errors as one line naming the flags.
+ * @example const cfg = parseTrainConfig({ epochs: 1, batchSize: 32 });
+ */
+export function parseTrainConfig(input: unknown): TrainConfig {
+  const parsed = TrainConfigSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid option: ${describeConfigIssues(parsed.error)}`);
+  return parsed.data;
 }

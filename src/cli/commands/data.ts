@@ -18,7 +18,7 @@ const fetchCommand: CommandModule<object, FetchArgs> = {
       .positional('name', { type: 'string', demandOption: true, describe: `dataset: ${datasetNames().filter((n) => getDatasetSpec(n).download).join(', ')}` })
       .option('dir', { type: 'string', describe: 'target folder (default: the cache folder searched by every command)' })
       .option('mirror', { type: 'string', describe: 'base URL of a mirror laid out as <mirror>/<dataset folder>/<file> (default: $ONNX_CIL_DATA_MIRROR, else official)' })
-      .option('json', { type: 'boolean', default: false }) as Argv<FetchArgs>,
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (files, folder, source) on stdout' }) as Argv<FetchArgs>,
   handler: async (a) => {
     const progress = cliProgressReporter();
     try {

@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadClassifier, type Classifier, type ShapedPixels } from '../../app/node.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { loadDataset } from '../../data/registry.js';
+import { capToCores, checkNumbers } from '../options.js';
 
 interface EvalArgs {
   model: string;
@@ -91,10 +92,12 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('data', { type: 'string', describe: 'folder holding the dataset files (default: $ONNX_CIL_DATA, then the fetch cache)' })
       .option('runtime', { choices: ['node', 'web'] as const, default: 'node' as const, describe: 'onnxruntime-node or onnxruntime-web (wasm)' })
       .option('threads', { type: 'number', describe: 'intra-op threads (default: onnxruntime\'s choice)' })
-      .option('batch-size', { type: 'number', default: 256 })
+      .option('batch-size', { type: 'number', default: 256, describe: 'test images per progress step' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (accuracy 0-1, count, ...) on stdout' })
       .example('$0 eval --model model.onnx --dataset fashion-mnist-mini --json', '') as Argv<EvalArgs>,
   handler: async (a) => {
+    checkNumbers(a, { 'batch-size': 'positive-integer', threads: 'positive-integer' });
+    a.threads = capToCores('threads', a.threads);
     const ds = loadDataset(a.dataset, 'test', { dataPath: a.data });
     const clf = await loadClassifier(a.model, { runtime: a.runtime, threads: a.threads });
     try {

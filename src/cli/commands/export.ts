@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { exportModel, loadExportSource, type InputLayout } from '../../export/index.js';
-import { writeFileAtomic } from '../../train/atomic-file.js';
+import { removeStaleTemporaryFiles, writeFileAtomic } from '../../util/atomic-file.js';
+import { prepareOutputFolder } from '../../util/output-folder.js';
 import { info } from '../progress.js';
 
 interface ExportArgs {
@@ -10,6 +11,7 @@ interface ExportArgs {
   out: string;
   input: 'float32' | 'float32-nchw' | 'uint8-rgba' | 'uint8-nhwc';
   'single-head': boolean;
+  force: boolean;
   json: boolean;
 }
 
@@ -26,13 +28,17 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe: 'float32: normalised NCHW floats; uint8-rgba: canvas RGBA bytes [N,H,W,4]; uint8-nhwc: bytes [N,H,W,C] (normalisation inside the model)',
       })
       .option('single-head', { type: 'boolean', default: false, describe: 'export one classifier head even for multi-head methods (SPB-M)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object describing the export on stdout' })
       .example('$0 export --from runs/train --out model.onnx --input uint8-rgba', 'a model that takes canvas pixels') as Argv<ExportArgs>,
   handler: (a) => {
     const { path, checkpoint, accuracy } = loadExportSource(a.from);
+    if (existsSync(a.out) && !a.force) throw new Error(`${a.out} already exists; pass --force to replace it, or choose another --out`);
+    const folder = dirname(a.out) || '.';
+    prepareOutputFolder(folder);
+    removeStaleTemporaryFiles(folder, a.out);
     const input: InputLayout = a.input === 'float32' ? 'float32-nchw' : a.input;
     const result = exportModel(checkpoint, { input, singleHead: a['single-head'], accuracy });
-    mkdirSync(dirname(a.out) || '.', { recursive: true });
     writeFileAtomic(a.out, result.bytes);
     const summary = {
       checkpoint: path,

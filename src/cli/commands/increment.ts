@@ -1,13 +1,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import { incrementModel } from '../../cil/increment.js';
-import { runtimeOptions, type RuntimeArgs } from '../options.js';
-import { createProgress, info } from '../progress.js';
+import { checkRuntimeArgs, runtimeOptions, WORKERS_OPTION, type RuntimeArgs } from '../options.js';
+import { createProgress, info, LOSS_LEGEND } from '../progress.js';
 
 interface IncrementArgs extends RuntimeArgs {
   from: string;
   data: string;
   classes?: string[];
   out?: string;
+  force: boolean;
   resize: boolean;
   'epochs-scale'?: number;
   seed?: number;
@@ -22,13 +23,16 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
       .option('data', { type: 'string', demandOption: true, describe: 'image folder: one sub-folder of PNG/JPEG images per new class' })
       .option('classes', { type: 'string', array: true, describe: 'sub-folders (class names) to learn; default all' })
       .option('out', { type: 'string', describe: 'output checkpoint (default phase-<N>.onnx beside the input)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace the output checkpoint if it exists' })
       .option('resize', { type: 'boolean', default: false, describe: "resize images to the model's input size instead of rejecting other sizes" })
       .option('epochs-scale', { type: 'number', describe: "multiply the phase's epochs (default: the run's)" })
-      .option('seed', { type: 'number' })
-      .option('workers', { type: 'number', default: 1 })
+      .option('seed', { type: 'number', describe: "seed of the new rows, shuffling and augmentation (an integer; default: the run's)" })
+      .option('workers', WORKERS_OPTION)
       .example('$0 increment --from runs/fmnist-mini-b5-p5-spb-s1 --data photos/new', 'add the classes in photos/new/<class>/') as Argv<IncrementArgs>,
   handler: async (a) => {
-    const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} img/s | ETA {eta_formatted}');
+    checkRuntimeArgs(a, { seed: 'integer', 'epochs-scale': 'positive' });
+    const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} | ETA {eta_formatted}');
+    let legend = false;
     let barEpoch = -1;
     const result = await incrementModel(
       {
@@ -36,6 +40,7 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
         data: a.data,
         classes: a.classes,
         out: a.out,
+        force: a.force,
         resize: a.resize,
         epochsScale: a['epochs-scale'],
         seed: a.seed,
@@ -47,10 +52,14 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
       {
         onInfo: info,
         onStep: (e) => {
+          if (!legend) {
+            legend = true;
+            info(LOSS_LEGEND);
+          }
           const payload = {
             epoch: `${e.epoch + 1}/${e.epochs}`,
             loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
-            rate: e.imagesPerSecond.toFixed(0),
+            rate: `${e.imagesPerSecond.toFixed(0)} img/s`,
           };
           if (e.epoch !== barEpoch) {
             bar.stop();

@@ -49,7 +49,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'an .onnx file' })
-      .option('json', { type: 'boolean', default: false }) as Argv<InspectArgs>,
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (inputs, outputs, ops, parameters, metadata, warnings) on stdout' }) as Argv<InspectArgs>,
   handler: (a) => {
     let bytes: Uint8Array;
     try {

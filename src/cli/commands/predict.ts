@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadClassifier } from '../../app/node.js';
+import { capToCores, checkNumbers } from '../options.js';
 
 interface PredictArgs {
   model: string;
@@ -15,7 +16,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   describe: 'Classify image files with an exported model and print the top-k labels',
   builder: (y: Argv) =>
     y
-      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (PNG, JPEG, WebP...); resized to the model input' })
+      .positional('images', { type: 'string', array: true, default: undefined, describe: 'image files (PNG, JPEG, WebP...); resized to the model input' })
       .option('model', { type: 'string', demandOption: true, describe: 'an exported model (onnx-cil export)' })
       .option('top-k', { type: 'number', default: 5, describe: 'labels to print per image' })
       .option('runtime', { choices: ['node', 'web'] as const, default: 'node' as const, describe: 'onnxruntime-node or onnxruntime-web (wasm)' })
@@ -23,7 +24,8 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout' })
       .example('$0 predict --model model.onnx shoe.png bag.jpg --top-k 3', '') as Argv<PredictArgs>,
   handler: async (a) => {
-    if (!Number.isInteger(a['top-k']) || a['top-k'] < 1) throw new Error(`--top-k must be a positive integer, got ${a['top-k']}`);
+    checkNumbers(a, { 'top-k': 'positive-integer', threads: 'positive-integer' });
+    a.threads = capToCores('threads', a.threads);
     const clf = await loadClassifier(a.model, { runtime: a.runtime, threads: a.threads });
     try {
       const results = await clf.classifyBatch(a.images, { topK: a['top-k'] });

@@ -2,8 +2,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { METHODS } from '../../cil/methods/index.js';
 import { loadProtocol, protocolPresets } from '../../cil/protocol.js';
 import { runProtocol } from '../../cil/run.js';
-import { runtimeOptions, type RuntimeArgs } from '../options.js';
-import { createProgress, info } from '../progress.js';
+import { checkRuntimeArgs, runtimeOptions, WORKERS_OPTION, type RuntimeArgs } from '../options.js';
+import { createProgress, info, LOSS_LEGEND } from '../progress.js';
 
 interface RunArgs extends RuntimeArgs {
   preset: string;
@@ -14,6 +14,7 @@ interface RunArgs extends RuntimeArgs {
   bn?: 'train' | 'frozen';
   data?: string;
   resume: boolean;
+  force: boolean;
   'base-from'?: string;
   distillation?: boolean;
   'reciprocal-weights'?: boolean;
@@ -23,6 +24,15 @@ interface RunArgs extends RuntimeArgs {
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
 
+/**
+ * The run folder used when --out is not given: preset, method and seed, plus the epochs scale when it is not 1, so
+ * a short trial run does not occupy the folder of the full run.
+ * @example defaultRunFolder('fmnist-b5-p5', 'spb', 1, 0.25); // 'runs/fmnist-b5-p5-spb-s1-x0.25'
+ */
+export function defaultRunFolder(preset: string, method: string, seed: number, epochsScale = 1): string {
+  return `runs/${preset}-${method}-s${seed}${epochsScale === 1 ? '' : `-x${epochsScale}`}`;
+}
+
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'Run a class-incremental protocol (all phases) with one method, evaluating after every phase',
@@ -30,12 +40,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     runtimeOptions(y)
       .option('preset', { type: 'string', default: 'fmnist-mini-b5-p5', describe: `protocol preset (${[...protocolPresets().keys()].join(', ')}) or a .yaml/.json protocol file` })
       .option('method', { type: 'string', choices: [...METHODS.keys()], default: 'spb', describe: 'learning method' })
-      .option('out', { type: 'string', describe: 'run folder (default runs/<preset>-<method>-s<seed>)' })
+      .option('out', { type: 'string', describe: 'run folder (default runs/<preset>-<method>-s<seed>, plus -x<scale> when --epochs-scale is not 1)' })
       .option('seed', { type: 'number', describe: "seed of weights and batches (default: the preset's)" })
       .option('epochs-scale', { type: 'number', default: 1, describe: 'multiply every epoch count and milestone (in iterations, rounded; >= 1 iteration per phase)' })
       .option('bn', { choices: ['train', 'frozen'] as const, describe: "BatchNorm in later phases (default: the preset's)" })
       .option('data', { type: 'string', describe: 'folder holding the dataset files (or the image folder with train/ and val/)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace the run already in --out (its checkpoints, metrics and report are deleted)' })
       .option('base-from', { type: 'string', describe: 'reuse phase 0 of this run folder (same protocol, seed and scale; spb, ft, proto and joint share phase 0; spb-m and spb-i only with their own method)' })
       .option('distillation', { type: 'boolean', describe: 'spb ablation: --no-distillation trains with CE only' })
       .option('reciprocal-weights', { type: 'boolean', describe: 'spb ablation: --no-reciprocal-weights weights both terms 1' })
@@ -45,11 +56,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
         describe:
           'JSON object of method settings, validated by the method (e.g. spb-m: {"readout":"single","rotations":4}; spb-i: {"selfSupervised":"contrastive","selfSupervisedWeight":0.5,"rotationAngles":"every"})',
       })
-      .option('workers', { type: 'number', default: 1, describe: 'batch-preparation worker threads (0: in the main thread)' })
+      .option('workers', WORKERS_OPTION)
       .example('$0 run', 'the default: SPB on fmnist-mini-b5-p5, a few minutes on 2 cores')
       .example('$0 run --preset fmnist-b5-p5 --method spb-m --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'SPB-M: four rotation heads, combined at test time')
       .example('$0 run --preset fmnist-b5-p5 --method ft --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'quick fine-tuning baseline') as Argv<RunArgs>,
   handler: async (a) => {
+    checkRuntimeArgs(a, { seed: 'integer', 'epochs-scale': 'positive' });
+    if (a.resume && a.force) throw new Error('--resume continues the run in --out and --force replaces it: give one of them');
     const protocol = loadProtocol(a.preset);
     if (a.seed !== undefined) protocol.seed = a.seed;
     if (a.bn) protocol.laterPhaseBn = a.bn;
@@ -67,8 +80,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (a.distillation !== undefined) methodConfig['distillation'] = a.distillation;
     if (a['reciprocal-weights'] !== undefined) methodConfig['reciprocalWeights'] = a['reciprocal-weights'];
     if (a['classifier-init'] !== undefined) methodConfig['classifierInit'] = a['classifier-init'];
-    const out = a.out ?? `runs/${protocol.name}-${a.method}-s${protocol.seed}`;
-    const bar = createProgress('phase {phase} epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} img/s | ETA {eta_formatted}');
+    const out = a.out ?? defaultRunFolder(protocol.name, a.method, protocol.seed, a['epochs-scale']);
+    const bar = createProgress('phase {phase} epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} | ETA {eta_formatted}');
+    let legend = false;
     let barKey = '';
     const result = await runProtocol(
       {
@@ -80,6 +94,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         dataPath: a.data,
         outDir: out,
         resume: a.resume,
+        force: a.force,
         baseFrom: a['base-from'],
         device: a.device,
         deviceId: a['device-id'],
@@ -91,12 +106,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
         onPhaseStart: (e) =>
           info(`phase ${e.phase}/${e.phases - 1}: ${e.newClasses.length} new class${e.newClasses.length > 1 ? 'es' : ''} (${e.newClasses.slice(0, 5).join(', ')}${e.newClasses.length > 5 ? ', ...' : ''})${e.trains ? '' : ' - prototypes only, no training'}`),
         onStep: (e) => {
+          if (!legend) {
+            legend = true;
+            info(LOSS_LEGEND);
+          }
           const key = `${e.phase}/${e.epoch}`;
           const payload = {
             phase: `${e.phase}/${e.phases - 1}`,
             epoch: `${e.epoch + 1}/${e.epochs}`,
             loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
-            rate: e.imagesPerSecond.toFixed(0),
+            rate: `${e.imagesPerSecond.toFixed(0)} img/s`,
           };
           if (key !== barKey) {
             bar.stop();
