@@ -79,7 +79,8 @@ npx onnx-cil --help >help.txt
 grep -q 'onnx-cil run' help.txt || { echo "pack-smoke: --help does not list run:" >&2; cat help.txt >&2; exit 1; }
 
 step "npx onnx-cil run (embedded Fashion-MNIST subset, 2% of the epochs)"
-npx onnx-cil run --epochs-scale 0.02 --threads 2 --out smoke-run --json >run.json
+npx onnx-cil run --epochs-scale 0.02 --threads 2 --out smoke-run --json >run.json 2>run.log ||
+  { echo "pack-smoke: onnx-cil run failed:" >&2; tail -n 20 run.log >&2; exit 1; }
 node -e '
 const r = JSON.parse(require("node:fs").readFileSync("run.json", "utf8"));
 const acc = r.averageIncrementalAccuracy ?? r.metrics?.averageIncrementalAccuracy;

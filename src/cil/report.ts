@@ -3,8 +3,7 @@
  * specs rendered to SVG on the server (vega + vega-lite: a declarative, maintained charting library, so the
  * report needs no browser JavaScript and no hand-drawn SVG).
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { PhaseEvaluation, RunSummary } from './metrics.js';
 
 /** The fields of a run result the report and CSV read. */
@@ -47,6 +46,9 @@ export function metricsCsv(result: Pick<ReportInput, 'phases'>): string {
  * @example const svg = await renderChart({ data: { values }, mark: 'line', encoding: { ... } });
  */
 export async function renderChart(spec: TopLevelSpec): Promise<string> {
+  // Loaded here, not at the top: vega and vega-lite are about a third of the installed dependencies' modules, and
+  // only a finished run draws charts, so `import 'onnx-cil'` and every other command skip them.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -5,7 +5,6 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import sharp from 'sharp';
 import { allocateSharedBytes, channelStatistics, type ImageDataset, validateDataset } from './dataset.js';
 
 const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg']);
@@ -73,6 +72,8 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const perImage = channels * height * width;
   const images = allocateSharedBytes(count * perImage);
   const labels = new Int32Array(count);
+  // Loaded on first use: sharp is a native module that only image folders need, not the embedded datasets.
+  const { default: sharp } = await import('sharp');
   let n = 0;
   for (const [label, cls] of selected.entries()) {
     for (const file of cls.files) {
