@@ -69,8 +69,15 @@ export interface Backend {
 /** Provider libraries onnxruntime-node loads from beside its native binding for --device cuda. */
 const CUDA_PROVIDER_LIBS = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
 
-/** Which provider library is absent from onnxruntime-node's folder (Node only; null when all are there or unknown). */
-async function missingProviderLibrary(): Promise<string | null> {
+/**
+ * Which CUDA provider library is absent from onnxruntime-node's folder: null when all are there, or when it cannot
+ * tell (not Node, or not Linux, whose library names these are). The npm package ships none of them (docs/gpu.md).
+ *
+ * @example
+ * if (await missingCudaProviderLibrary()) console.log('CPU only');
+ */
+export async function missingCudaProviderLibrary(): Promise<string | null> {
+  if (typeof process === 'undefined' || process.platform !== 'linux') return null;
   try {
     const { createRequire } = await import('node:module');
     const { existsSync } = await import('node:fs');
@@ -90,7 +97,7 @@ export function describeCudaFailure(err: unknown, missing: string | null = null)
   const lib = missing ?? /lib[\w.+-]+\.so[\d.]*/.exec(msg)?.[0];
   return (
     `the CUDA execution provider could not be loaded${lib ? ` (missing ${lib})` : ''}: ${msg.split('\n')[0]}\n` +
-    'Install it with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (or the CUDA 13 provider, see docs/gpu.md), ' +
+    'Install it as docs/gpu.md describes (the CUDA 12 provider through onnxruntime-node\'s installer, or the CUDA 13 build), ' +
     'make the CUDA and cuDNN libraries visible through LD_LIBRARY_PATH, and check with `onnx-cil doctor`. ' +
     'Use --device cpu, or --device auto to fall back to the CPU.'
   );
@@ -130,6 +137,12 @@ export async function createBackend(model: Uint8Array, opts: BackendOptions = {}
   if (device === 'cpu') {
     return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
   }
+  // Without the provider libraries, onnxruntime would only log a native load error to stderr before failing; decide here.
+  const missing = await missingCudaProviderLibrary();
+  if (missing) {
+    if (device === 'auto') return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
+    throw new Error(describeCudaFailure(new Error("onnxruntime-node's folder holds no CUDA provider"), missing));
+  }
   const cuda: InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId: opts.deviceId ?? 0 } as any;
   try {
     // onnxruntime still places nodes the CUDA provider lacks on its CPU provider, unless requireAllNodesOnDevice.
@@ -147,7 +160,7 @@ export async function createBackend(model: Uint8Array, opts: BackendOptions = {}
     if (device === 'auto') {
       return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
     }
-    throw new Error(describeCudaFailure(err, await missingProviderLibrary()));
+    throw new Error(describeCudaFailure(err, await missingCudaProviderLibrary()));
   }
 }
 

@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { GraphBuilder } from '../../graph/builder.js';
 import { encodeModel } from '../../graph/onnx-proto.js';
 import { add } from '../../graph/ops/index.js';
-import { createBackend, loadRuntime, type Device } from '../../runtime/backend.js';
+import { createBackend, loadRuntime, missingCudaProviderLibrary, type Device } from '../../runtime/backend.js';
 
 interface DoctorArgs {
   json: boolean;
@@ -22,8 +22,13 @@ export interface DoctorReport {
 
 interface ProviderCheck {
   ok: boolean;
+  /** False only for an optional provider that is absent (CUDA without its libraries): not a failure. */
+  installed: boolean;
   detail: string;
 }
+
+/** The one line that tells a CPU-only machine how to get the optional CUDA provider. */
+export const CUDA_HINT = 'to train on NVIDIA GPUs, install it as docs/gpu.md (in the onnx-cil package) describes';
 
 /** A one-node model run on a provider with no fallback: proves the provider loads and computes. */
 async function checkProvider(runtime: 'node' | 'web', device: Device | 'wasm', deviceId: number): Promise<ProviderCheck> {
@@ -42,10 +47,27 @@ async function checkProvider(runtime: 'node' | 'web', device: Device | 'wasm', d
     const y = Array.from(out['y']!.data as Float32Array);
     await session.release();
     const ok = y.join(',') === '2,3,4,5';
-    return { ok, detail: ok ? 'loads and runs' : `wrong result ${y.join(',')}` };
+    return { ok, installed: true, detail: ok ? 'loads and runs' : `wrong result ${y.join(',')}` };
   } catch (err) {
-    return { ok: false, detail: (err as Error).message.split('\n')[0]! };
+    return { ok: false, installed: true, detail: (err as Error).message.split('\n')[0]! };
   }
+}
+
+/** The CUDA provider: "not installed" when its libraries are absent (the npm default), else a real run. */
+async function checkCuda(deviceId: number): Promise<ProviderCheck> {
+  const missing = await missingCudaProviderLibrary();
+  if (missing) return { ok: false, installed: false, detail: `not installed (${missing} is absent)` };
+  return checkProvider('node', 'cuda', deviceId);
+}
+
+/**
+ * One provider's line: ok, not installed (optional, not a failure), or FAIL with the reason.
+ * @example providerLine({ ok: false, installed: false, detail: 'not installed' }); // 'not installed (optional)'
+ */
+export function providerLine(c: ProviderCheck): string {
+  if (c.ok) return `ok   ${c.detail}`;
+  if (!c.installed) return 'not installed (optional)';
+  return `FAIL ${c.detail}`;
 }
 
 function listGpus(): string[] {
@@ -72,7 +94,7 @@ export async function runDoctor(deviceId = 0): Promise<DoctorReport> {
     onnxruntime: { ...(ort.env.versions as Record<string, string>) },
     providers: {
       cpu: await checkProvider('node', 'cpu', deviceId),
-      cuda: await checkProvider('node', 'cuda', deviceId),
+      cuda: await checkCuda(deviceId),
       wasm: await checkProvider('web', 'wasm', deviceId),
     },
     gpus: listGpus(),
@@ -90,16 +112,16 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
       process.stdout.write(JSON.stringify(r) + '\n');
       return;
     }
-    const mark = (c: ProviderCheck) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.detail}`;
     process.stdout.write(
       [
         `node ${r.node} on ${r.platform}, ${r.cpus.cores} cores (${r.cpus.model})`,
         `onnxruntime ${Object.entries(r.onnxruntime).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        `provider cpu  (onnxruntime-node): ${mark(r.providers.cpu)}`,
-        `provider cuda (onnxruntime-node): ${mark(r.providers.cuda)}`,
-        `provider wasm (onnxruntime-web):  ${mark(r.providers.wasm)}`,
+        `provider cpu  (onnxruntime-node): ${providerLine(r.providers.cpu)}`,
+        `provider cuda (onnxruntime-node): ${providerLine(r.providers.cuda)}`,
+        ...(r.providers.cuda.installed ? [] : [`  ${CUDA_HINT}`]),
+        `provider wasm (onnxruntime-web):  ${providerLine(r.providers.wasm)}`,
         `GPUs: ${r.gpus.length ? r.gpus.join('; ') : 'none visible (nvidia-smi not found or no devices)'}`,
-        ...(r.providers.cuda.ok ? [] : ['CUDA set-up: see docs/gpu.md']),
+        ...(r.providers.cuda.installed && !r.providers.cuda.ok ? ['CUDA set-up: see docs/gpu.md'] : []),
       ].join('\n') + '\n',
     );
   },
