@@ -14,7 +14,7 @@ import {
   type InferenceModelInfo,
 } from '../export/metadata.js';
 import { packInput, resizePixels, rotatePixels, toPixels, type ImageInput, type Pixels } from './image.js';
-import { appendClassifierRows, classifierRotations, classifierWeight, prototypeOf } from './model-edit.js';
+import { appendClassifierRows, checkModelConsistency, classifierRotations, classifierWeight, prototypeOf } from './model-edit.js';
 
 export type { ImageInput, ImageDataLike, ShapedPixels, PixelArray } from './image.js';
 export type { InferenceModelInfo, InputLayout } from '../export/metadata.js';
@@ -81,6 +81,7 @@ export class Classifier<I = ImageInput> {
     if (!inputs.includes(expected) || !outputs.includes(PROBABILITIES_OUTPUT) || !outputs.includes(FEATURES_OUTPUT)) {
       throw new Error(`${source} does not have the input "${expected}" and outputs "${PROBABILITIES_OUTPUT}", "${FEATURES_OUTPUT}" its metadata promises`);
     }
+    checkModelConsistency(model, info, source);
     const backend = await createBackend(bytes, options);
     return { model, bytes, info, backend };
   }
@@ -104,7 +105,8 @@ export class Classifier<I = ImageInput> {
     return toPixels(image);
   }
 
-  private async prepare(images: readonly I[]): Promise<Pixels[]> {
+  /** Decodes and resizes images; an error names the image's index when there are several (or `alwaysIndex`). */
+  private async prepare(images: readonly I[], alwaysIndex = false): Promise<Pixels[]> {
     if (!Array.isArray(images)) throw new TypeError('expected an array of images');
     const [, h, w] = this.infoValue.inputSize;
     const out: Pixels[] = [];
@@ -113,7 +115,7 @@ export class Classifier<I = ImageInput> {
         out.push(resizePixels(await this.decode(image), w, h));
       } catch (err) {
         const e = err as Error;
-        e.message = images.length > 1 ? `image ${i}: ${e.message}` : e.message;
+        e.message = images.length > 1 || alwaysIndex ? `image ${i}: ${e.message}` : e.message;
         throw e;
       }
     }
@@ -178,7 +180,7 @@ export class Classifier<I = ImageInput> {
    * @example const { probabilities, features } = await clf.infer(images);
    */
   async infer(images: readonly I[]): Promise<{ probabilities: Float32Array; features: Float32Array }> {
-    if (images.length === 0) throw new RangeError('no images given');
+    if (images.length === 0) throw new RangeError('infer needs at least one image; it was given an empty array');
     return this.runAll(await this.prepare(images));
   }
 
@@ -207,13 +209,17 @@ export class Classifier<I = ImageInput> {
     for (const [i, c] of classes.entries()) {
       let pixels: Pixels[];
       try {
-        pixels = await this.prepare(c.images as I[]);
+        pixels = await this.prepare(c.images as I[], true);
       } catch (err) {
         (err as Error).message = `class "${c.label}": ${(err as Error).message}`;
         throw err;
       }
       for (const r of rotations) {
         const { features } = await this.runAll(r === 0 ? pixels : pixels.map((p) => rotatePixels(p, r)));
+        const bad = features.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          throw new Error(`class "${c.label}": image ${Math.floor(bad / dim)}: the model computed non-finite features from it; the model's weights are damaged (export it again from a good checkpoint)`);
+        }
         rows.get(r)!.set(prototypeOf(features, dim), i * dim);
       }
     }

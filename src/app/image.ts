@@ -79,7 +79,12 @@ export function toPixels(image: unknown): Pixels {
   }
   if (data instanceof Float32Array) {
     const scaled = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) scaled[i] = Math.min(1, Math.max(0, data[i]!)) * 255;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      // Clamping would keep NaN, and one NaN pixel makes every feature, prototype and later prediction NaN.
+      if (!Number.isFinite(v)) throw new RangeError(`pixel value ${v} at index ${i} is not a finite number (float pixels must be 0-1)`);
+      scaled[i] = Math.min(1, Math.max(0, v)) * 255;
+    }
     return { data: scaled, width, height, channels };
   }
   const bytes = data instanceof Uint8ClampedArray ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data;

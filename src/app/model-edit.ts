@@ -2,7 +2,7 @@
  * Edits of an exported model that need no graph rebuilding: appending classifier rows (classes added in the app).
  * Works on the decoded protobuf, so it runs in browsers too.
  */
-import { makeTensorProto, tensorData, type ModelProto } from '../graph/onnx-proto.js';
+import { DataType, makeTensorProto, tensorData, type ModelProto } from '../graph/onnx-proto.js';
 import { CLASSIFIER_WEIGHT, formatModelInfo, PROBABILITIES_OUTPUT, rotationHeadWeight, type InferenceModelInfo } from '../export/metadata.js';
 
 /** The classifier rows [classes, dim] of an exported model (of the head reading images rotated by `rotation`). */
@@ -13,6 +13,41 @@ export function classifierWeight(model: ModelProto, rotation = 0): { data: Float
   const dims = (t.dims ?? []).map(Number);
   if (dims.length !== 2) throw new Error(`${name} must be [classes, dim], it is [${dims.join(', ')}]`);
   return { data: tensorData(t) as Float32Array, classes: dims[0]!, dim: dims[1]! };
+}
+
+/**
+ * Checks what `parseModelInfo` cannot see in the metadata alone: that the class names match the classifier's output
+ * width (a longer or shorter list would shift every label) and that every weight is finite (one NaN row makes every
+ * prediction NaN). Throws one line naming the problem.
+ * @example checkModelConsistency(decodeModel(bytes), info, 'model.onnx');
+ */
+export function checkModelConsistency(model: ModelProto, info: InferenceModelInfo, source = 'the model'): void {
+  const names = info.classNames.length;
+  const again = 'export it again from its checkpoint (onnx-cil export)';
+  for (const r of classifierRotations(model)) {
+    const { classes } = classifierWeight(model, r);
+    if (classes !== names) {
+      throw new Error(`${source} is inconsistent: its metadata names ${names} classes but its classifier has ${classes} outputs (the file was edited or damaged); ${again}`);
+    }
+  }
+  const width = Number(model.graph.output.find((o) => o.name === PROBABILITIES_OUTPUT)?.type?.tensor_type?.shape?.dim?.[1]?.dim_value ?? 0);
+  if (width > 0 && width !== names) {
+    throw new Error(`${source} is inconsistent: its metadata names ${names} classes but its output "${PROBABILITIES_OUTPUT}" has ${width} (the file was edited or damaged); ${again}`);
+  }
+  for (const t of model.graph.initializer) {
+    if (t.data_type !== DataType.FLOAT) continue;
+    let data: Float32Array;
+    try {
+      data = tensorData(t) as Float32Array;
+    } catch (err) {
+      throw new Error(`${source}: weight ${t.name} is unreadable (${(err as Error).message}); ${again}`);
+    }
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) {
+        throw new Error(`${source}: weight ${t.name} holds ${data[i]} values; the model is damaged or its training diverged: ${again}, or train again with a lower learning rate`);
+      }
+    }
+  }
 }
 
 /**

@@ -17,7 +17,8 @@ export function createProgress(format: string, opts: { quiet?: boolean } = {}) {
         cliProgress.Presets.shades_classic,
       )
     : null;
-  let lastLine = 0;
+  // The first plain line comes at the first update (the run is alive), then one every 30 s.
+  let lastLine = Number.NEGATIVE_INFINITY;
   let total = 0;
   let started = 0;
   return {
@@ -33,14 +34,33 @@ export function createProgress(format: string, opts: { quiet?: boolean } = {}) {
       if (!opts.quiet && now - lastLine > 30_000) {
         lastLine = now;
         const eta = value > 0 ? ((now - started) / value) * (total - value) / 1000 : 0;
-        const fields = Object.entries(payload).map(([k, v]) => `${k} ${v}`).join(' | ');
-        process.stderr.write(`  ${value}/${total} | ${fields} | ETA ${Math.round(eta)}s\n`);
+        process.stderr.write(`  ${plainLine(format, value, total, `${Math.round(eta)}s`, payload)}\n`);
       }
     },
     stop() {
       bar?.stop();
     },
   };
+}
+
+/**
+ * The bar's format as a plain log line: the bar itself left out, every {field} filled in (fields carry their units).
+ * @example plainLine('epoch {epoch} |{bar}| {value}/{total} | {rate} | ETA {eta_formatted}', 3, 40, '12s', { epoch: '1/5', rate: '812 img/s' });
+ * // 'epoch 1/5 | 3/40 | 812 img/s | ETA 12s'
+ */
+export function plainLine(format: string, value: number, total: number, eta: string, payload: ProgressPayload): string {
+  const fields: ProgressPayload = { ...payload, value, total, eta_formatted: eta };
+  return format
+    .replace(/\s*\|\{bar\}\|\s*/, ' | ')
+    .replace(/\{(\w+)\}/g, (whole, key: string) => (key in fields ? String(fields[key]) : whole));
+}
+
+/**
+ * The rate field of progress lines, with its unit.
+ * @example rateField(811.6); // '812 img/s'
+ */
+export function rateField(imagesPerSecond: number): string {
+  return `${imagesPerSecond.toFixed(0)} img/s`;
 }
 
 /** What the loss terms and the rate of the class-incremental progress lines mean; printed once when training starts. */

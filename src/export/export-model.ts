@@ -107,7 +107,7 @@ function preprocess(g: GraphBuilder, layout: InputLayout, meta: ModelMeta): Valu
 function headWeights(state: StateDict, prefix: string, name: string, size: number, what: string): Float32Array {
   const data = state.get(`${prefix}.${name}`);
   if (!data) throw new Error(`the checkpoint has no ${prefix}.${name} (${what})`);
-  if (data.length !== size) throw new Error(`${prefix}.${name} has ${data.length} values, expected ${size}`);
+  if (data.length !== size) throw new Error(`the checkpoint is inconsistent: ${prefix}.${name} (${what}) has ${data.length} values where the class names in its metadata need ${size} (the file was edited or damaged)`);
   return data;
 }
 

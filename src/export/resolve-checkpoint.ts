@@ -19,12 +19,16 @@ export function resolveCheckpointPath(pathOrRun: string): string {
   throw new Error(`the run folder ${pathOrRun} holds no checkpoint (phase-N.onnx or checkpoint.onnx)`);
 }
 
-/** Test accuracy recorded in a checkpoint's metadata: `accuracy`, or the evaluation of its own phase (class-incremental runs). */
+/**
+ * Test accuracy recorded in a checkpoint's metadata: `accuracy`, or the evaluation of its own phase (class-incremental
+ * runs). A phase without its own evaluation (one added by `increment`, which has no test images of the new classes)
+ * has no accuracy: an earlier phase's would describe another model.
+ */
 function accuracyInMeta(meta: Record<string, unknown>): number | undefined {
   if (typeof meta['accuracy'] === 'number') return meta['accuracy'];
   const evaluations = meta['evaluations'];
   if (Array.isArray(evaluations)) {
-    const own = evaluations.find((e) => e?.phase === meta['phase']) ?? evaluations.at(-1);
+    const own = evaluations.find((e) => e?.phase === meta['phase']);
     if (typeof own?.accuracy === 'number') return own.accuracy;
   }
   return undefined;

@@ -35,10 +35,23 @@ export interface SaveCheckpointOptions<M> {
 }
 
 /**
- * Encodes a checkpoint.
+ * The first tensor holding NaN or an infinity, with that value; null when every value is finite.
+ * @example firstNonFinite(state); // { name: 'fc.weight', value: NaN }
+ */
+export function firstNonFinite(state: StateDict): { name: string; value: number } | null {
+  for (const [name, data] of state) {
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return { name, value: data[i]! };
+  }
+  return null;
+}
+
+/**
+ * Encodes a checkpoint; weights that are not finite (a diverged run) are refused.
  * @example const bytes = encodeCheckpoint({ meta, state, shapes, inputShape: [1, 28, 28], inference });
  */
 export function encodeCheckpoint<M extends object>(opts: SaveCheckpointOptions<M>): Uint8Array {
+  const bad = firstNonFinite(opts.state);
+  if (bad) throw new Error(`cannot save the checkpoint: ${bad.name} holds ${bad.value} values, so training diverged; train again with a lower learning rate`);
   const g = new GraphBuilder('checkpoint');
   const params = new ConstantParams(g, 'eval', opts.state);
   const x = g.input('input', 'float32', [-1, ...opts.inputShape]);
@@ -65,7 +78,8 @@ export function saveCheckpoint<M extends object>(path: string, opts: SaveCheckpo
 }
 
 /**
- * Reads a checkpoint; a missing, truncated, corrupt or foreign file gives a clear error.
+ * Reads a checkpoint; a missing, truncated, corrupt or foreign file, or one with NaN or infinite weights, gives a
+ * clear error.
  * @example const { state, meta } = loadCheckpoint('runs/x/checkpoint.onnx');
  */
 export function loadCheckpoint<M extends object = Record<string, unknown>>(path: string): CheckpointContents<M> {
@@ -106,6 +120,10 @@ export function decodeCheckpoint<M extends object = Record<string, unknown>>(byt
     if (data.length !== dims.reduce((a, d) => a * d, 1)) throw new Error(`${source}: tensor ${t.name} is truncated`);
     state.set(t.name, data);
     shapes.set(t.name, dims);
+  }
+  const bad = firstNonFinite(state);
+  if (bad) {
+    throw new Error(`${source}: tensor ${bad.name} holds ${bad.value} values (its training diverged or the file is damaged); use an earlier checkpoint, or train again with a lower learning rate`);
   }
   return { meta, state, shapes };
 }

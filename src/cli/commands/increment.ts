@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { incrementModel } from '../../cil/increment.js';
 import { checkRuntimeArgs, runtimeOptions, WORKERS_OPTION, type RuntimeArgs } from '../options.js';
-import { createProgress, info, LOSS_LEGEND } from '../progress.js';
+import { createProgress, info, LOSS_LEGEND, rateField } from '../progress.js';
 
 interface IncrementArgs extends RuntimeArgs {
   from: string;
@@ -59,7 +59,7 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
           const payload = {
             epoch: `${e.epoch + 1}/${e.epochs}`,
             loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
-            rate: `${e.imagesPerSecond.toFixed(0)} img/s`,
+            rate: rateField(e.imagesPerSecond),
           };
           if (e.epoch !== barEpoch) {
             bar.stop();

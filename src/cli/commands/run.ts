@@ -3,7 +3,7 @@ import { METHODS } from '../../cil/methods/index.js';
 import { loadProtocol, protocolPresets } from '../../cil/protocol.js';
 import { runProtocol } from '../../cil/run.js';
 import { checkRuntimeArgs, runtimeOptions, WORKERS_OPTION, type RuntimeArgs } from '../options.js';
-import { createProgress, info, LOSS_LEGEND } from '../progress.js';
+import { createProgress, info, LOSS_LEGEND, rateField } from '../progress.js';
 
 interface RunArgs extends RuntimeArgs {
   preset: string;
@@ -115,7 +115,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
             phase: `${e.phase}/${e.phases - 1}`,
             epoch: `${e.epoch + 1}/${e.epochs}`,
             loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
-            rate: `${e.imagesPerSecond.toFixed(0)} img/s`,
+            rate: rateField(e.imagesPerSecond),
           };
           if (key !== barKey) {
             bar.stop();

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseTrainConfig, trainClassifier, readRunConfig } from '../../train/classifier.js';
-import { createProgress, info } from '../progress.js';
+import { createProgress, info, rateField } from '../progress.js';
 import { checkRuntimeArgs, commonTrainingOptions, type RuntimeArgs } from '../options.js';
 
 interface TrainArgs extends RuntimeArgs {
@@ -97,7 +97,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           barEpoch = e.epoch;
           bar.start(e.batches, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: '-', acc: '-', rate: '- img/s' });
         }
-        bar.update(e.batch, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: e.loss.toFixed(4), acc: (e.trainAccuracy * 100).toFixed(1) + '%', rate: `${e.imagesPerSecond.toFixed(0)} img/s` });
+        bar.update(e.batch, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: e.loss.toFixed(4), acc: (e.trainAccuracy * 100).toFixed(1) + '%', rate: rateField(e.imagesPerSecond) });
       },
       onEpoch: (e) => {
         bar.stop();
