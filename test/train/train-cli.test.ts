@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -115,4 +115,57 @@ test('a missing dataset and an unknown model are clear errors', () => {
   const r2 = run(['--import', 'tsx', cli, 'train', '--model', 'resnet9000', '--out', join(work, 'y')]);
   assert.equal(r2.status, 1);
   assert.match(r2.stderr, /unknown model "resnet9000"; known models: convnet, resnet32, resnet18/);
+});
+
+/** The CLI run asynchronously, so that independent quick failures start together. */
+function runAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, args, { cwd: repo, env: { ...process.env, ONNX_CIL_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+  });
+}
+
+test('bad flags, a batch larger than the data and a class-incremental folder are one-line errors before any work', async () => {
+  const cilRun = join(work, 'cil-run');
+  mkdirSync(cilRun, { recursive: true });
+  writeFileSync(join(cilRun, 'config.json'), JSON.stringify({ preset: 'fmnist-mini-b5-p5', method: 'spb', methodConfig: {}, epochsScale: 1, protocol: { name: 'fmnist-mini-b5-p5' } }));
+  const big = join(work, 'big-batch');
+  const train = ['--import', 'tsx', cli, 'train', '--dataset', 'fashion-mnist', '--data', data, '--threads', '1', '--workers', '0'];
+  const cases: [string[], string][] = [
+    [[...train, '--momentum', '2', '--out', join(work, 'm')], '--momentum must be a number from 0 to 1, got 2'],
+    [[...train, '--threads', '0.5', '--out', join(work, 't')], '--threads must be a positive integer, got 0.5'],
+    [[...train, '--epochs', 'many', '--out', join(work, 'e')], '--epochs must be a positive integer, got something that is not a number'],
+    [[...train, '--batch-size', '1000000000', '--out', big], `--batch-size 1000000000 is larger than the 640 training images of fashion-mnist/train; use at most 640`],
+    [
+      [...train, '--resume', '--out', cilRun],
+      `${cilRun} holds a class-incremental run (written by \`onnx-cil run\`), not a \`train\` run; continue it with \`onnx-cil run --resume --out ${cilRun}\`, or choose another --out`,
+    ],
+    [[...train, '--resume', '--force', '--out', cilRun], '--resume continues the run in --out and --force replaces it: give one of them'],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runAsync(args)));
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, `onnx-cil: error: ${cases[i]![1]}\n`);
+  }
+  assert.ok(!existsSync(big), 'a rejected batch size creates no folder');
+});
+
+test('train never replaces a finished run without --resume or --force', () => {
+  const out = join(work, 'finished');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'checkpoint.onnx'), 'the trained model');
+  writeFileSync(join(out, 'metrics.json'), '{}');
+  const refused = run([...baseArgs, '--out', out]);
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, `onnx-cil: error: ${out} already holds a run (checkpoint.onnx, metrics.json); pass --resume to continue it, --force to replace it, or choose another --out\n`);
+  assert.equal(readFileSync(join(out, 'checkpoint.onnx'), 'utf8'), 'the trained model');
+  const forced = run([...baseArgs, '--out', out, '--force', '--json']);
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.match(forced.stderr, /--force: removed the previous run in /);
+  assert.equal(loadCheckpoint<{ completedEpochs: number }>(join(out, 'checkpoint.onnx')).meta.completedEpochs, 3);
+  assert.deepEqual(readdirSync(out).sort(), ['checkpoint.onnx', 'config.json', 'metrics.json']);
 });
