@@ -17,11 +17,7 @@ import type { ImageDataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/registry.js';
 import { exportModel } from '../src/export/index.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+import { integerArg, parseToolArgs } from './lib/args.js';
 
 function imagesOf(ds: ImageDataset, label: number, limit: number): ShapedPixels[] {
   const out: ShapedPixels[] = [];
@@ -30,16 +26,23 @@ function imagesOf(ds: ImageDataset, label: number, limit: number): ShapedPixels[
 }
 
 async function main(): Promise<void> {
-  const run = arg('run');
+  const { values: flags } = parseToolArgs(import.meta.url, {
+    run: { type: 'string' },
+    data: { type: 'string' },
+    examples: { type: 'string' },
+    compare: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const { run, data: dataPath, compare } = flags;
   if (!run) throw new Error('give --run RUN_FOLDER (a class-incremental run with phase-0.onnx)');
   const phase0 = join(run, 'phase-0.onnx');
   if (!existsSync(phase0)) throw new Error(`${phase0} does not exist`);
-  const examples = Number(arg('examples') ?? Infinity);
+  const examples = integerArg(flags.examples, '--examples', Infinity, 1);
   const checkpoint = loadCheckpoint<CilCheckpointMeta>(phase0);
   const { protocol } = checkpoint.meta;
   if (protocol.data.kind !== 'registered') throw new Error('this script reads registered datasets only (not image folders)');
-  const train = loadDataset(protocol.data.name, 'train', { dataPath: arg('data') });
-  const test = loadDataset(protocol.data.name, 'test', { dataPath: arg('data') });
+  const train = loadDataset(protocol.data.name, 'train', { dataPath });
+  const test = loadDataset(protocol.data.name, 'test', { dataPath });
   const groups = phaseGroups(protocol, resolveClassOrder(protocol.classOrder, train.classNames.length));
   const clf = await loadClassifier(exportModel(checkpoint).bytes);
   const phases: { phase: number; classesSeen: number; accuracy: number; count: number; addSeconds: number }[] = [];
@@ -52,10 +55,9 @@ async function main(): Promise<void> {
   }
   await clf.dispose();
   const average = phases.reduce((a, p) => a + p.accuracy, 0) / phases.length;
-  const compare = arg('compare');
   const other = compare ? (JSON.parse(readFileSync(compare, 'utf8')) as { method?: string; phases: { accuracy: number }[]; averageIncrementalAccuracy: number }) : null;
   const result = { run, examplesPerClass: Number.isFinite(examples) ? examples : 'all', phases, averageIncrementalAccuracy: average, finalAccuracy: phases.at(-1)!.accuracy, compare: other && { file: compare, method: other.method, phases: other.phases.map((p) => p.accuracy), averageIncrementalAccuracy: other.averageIncrementalAccuracy } };
-  if (process.argv.includes('--json')) {
+  if (flags.json) {
     process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }

@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { RunResult } from '../src/cil/run.js';
+import { parseToolArgs } from './lib/args.js';
 
 const pct = (v: number | null) => (v === null ? '–' : (v * 100).toFixed(1));
 
-const files = process.argv.slice(2).filter((f) => f.endsWith('.json'));
+// Other files a shell glob may bring along (a README beside the results) are passed over.
+const files = parseToolArgs(import.meta.url, {}, { allowPositionals: true }).positionals.filter((f) => f.endsWith('.json'));
 if (files.length === 0) {
   process.stderr.write('usage: node --import tsx tools/cil-results.ts RESULT.json...\n');
   process.exit(2);

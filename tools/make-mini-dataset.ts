@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { channelStatistics, type ImageDataset } from '../src/data/dataset.js';
 import { encodeIdx, idxToDataset, readIdxFile } from '../src/data/idx.js';
+import { integerArg, parseToolArgs } from './lib/args.js';
 
 /** 580 per class keeps the four compressed files under 3 MB in total (see the README it writes). */
 const DEFAULT_TRAIN_PER_CLASS = 580;
@@ -27,21 +28,14 @@ interface Arguments {
   perClass: number;
 }
 
-function parseArguments(argv: string[]): Arguments {
-  const args: Arguments = {
-    source: resolve(repoRoot, '../shared/datasets/fashion-mnist'),
-    out: join(repoRoot, 'data', 'fashion-mnist-mini'),
-    perClass: DEFAULT_TRAIN_PER_CLASS,
+function parseArguments(): Arguments {
+  const { values, positionals } = parseToolArgs(import.meta.url, { 'per-class': { type: 'string' }, out: { type: 'string' } }, { allowPositionals: true });
+  if (positionals.length > 1) throw new Error(`one FASHION_MNIST_DIR at most, got ${positionals.join(' ')}`);
+  return {
+    source: resolve(positionals[0] ?? resolve(repoRoot, '../shared/datasets/fashion-mnist')),
+    out: values.out ? resolve(values.out) : join(repoRoot, 'data', 'fashion-mnist-mini'),
+    perClass: integerArg(values['per-class'], '--per-class', DEFAULT_TRAIN_PER_CLASS, 1),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--per-class') args.perClass = Number(argv[++i]);
-    else if (arg === '--out') args.out = resolve(argv[++i]);
-    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
-    else args.source = resolve(arg);
-  }
-  if (!Number.isInteger(args.perClass) || args.perClass < 1) throw new Error(`--per-class must be a positive integer`);
-  return args;
 }
 
 function readSplit(dir: string, images: string, labels: string, name: string): ImageDataset {
@@ -100,7 +94,7 @@ function writeSubset(ds: ImageDataset, picked: number[], out: string, imagesName
 const statistics = new Map<string, { mean: number[]; std: number[] }>();
 
 function main(): void {
-  const args = parseArguments(process.argv.slice(2));
+  const args = parseArguments();
   const train = readSplit(args.source, 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 'train');
   const test = readSplit(args.source, 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'test');
   mkdirSync(args.out, { recursive: true });

@@ -9,11 +9,32 @@ import { GraphBuilder } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
 import { add } from '../../src/graph/ops/index.js';
 import { createBackend } from '../../src/runtime/backend.js';
+import { crossEntropy } from '../../src/nn/functional.js';
+import { cosineHead } from '../../src/nn/heads.js';
+import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
 import { TrainingSession } from '../../src/train/session.js';
-import { resnet32TrainingGraph } from '../../tools/gpu/graphs.js';
+import { buildTrainingGraph, type TrainingGraph } from '../../src/train/training-graph.js';
 import { requireFullFloat32OnCuda } from '../support/device.js';
 
 requireFullFloat32OnCuda();
+
+/** resnet32 + 100-class cosine head, batch-statistics BatchNorm, SGD with momentum, built for CUDA: one CIFAR-100 step. */
+function resnet32TrainingGraph(batchSize: number): TrainingGraph {
+  return buildTrainingGraph({
+    name: 'resnet32-train',
+    batchSize,
+    inputShape: [3, 32, 32],
+    bnMode: 'train',
+    device: 'cuda',
+    optimizer: { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
+    forward: ({ params, x, y }) => {
+      const { features } = buildBackbone(getModelSpec('resnet32'), params, x);
+      params.group = 'classifier';
+      const logits = cosineHead(params, 'fc', features, 100);
+      return { loss: crossEntropy(logits, y), logits };
+    },
+  });
+}
 
 async function cudaUnavailable(): Promise<string | null> {
   const g = new GraphBuilder('probe');

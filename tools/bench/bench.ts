@@ -23,7 +23,8 @@ import { encodeModel } from '../../src/graph/onnx-proto.js';
 import { matmul } from '../../src/graph/ops/index.js';
 import { createBackend, type BackendOptions } from '../../src/runtime/backend.js';
 import { TrainingSession } from '../../src/train/session.js';
-import { peakRssMB, summarize, timeRepetitions, type TimingSummary } from './timing.js';
+import { integerArg, jsonArg, listArg, numberArg, parseToolArgs } from '../lib/args.js';
+import { peakRssMB, summarize, timeRepetitions } from '../lib/timing.js';
 import { buildTrainWorkload, exportedModelBytes, seededFloats, workloadBatch, type TrainWorkloadName } from './workloads.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -48,42 +49,46 @@ export interface BenchArgs {
 }
 
 /**
- * Parses the command line.
+ * Parses the command line (`--help` prints the header above).
  * @example parseBenchArgs(['--quick', '--threads', '2']).quick; // true
  */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { json: false, threads: 2, quick: false, only: [], peer: true, tolerance: 0.1 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
-    const positive = (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${k} needs a non-negative integer, got ${v}`);
-      return n;
-    };
-    if (k === '--json') a.json = true;
-    else if (k === '--quick') a.quick = true;
-    else if (k === '--no-peer') a.peer = false;
-    else if (k === '--threads') a.threads = Math.max(1, positive(next()));
-    else if (k === '--reps') a.reps = Math.max(1, positive(next()));
-    else if (k === '--warmup') a.warmup = positive(next());
-    else if (k === '--tolerance') a.tolerance = Number(next());
-    else if (k === '--only') a.only.push(...next().split(',').filter(Boolean));
-    else if (k === '--compare') a.compare = next();
-    else if (k === '--save') a.save = next();
-    else if (k === '--child') a.child = next();
-    else if (k === '--from') a.from = next();
-    else if (k === '--extra') a.extra = JSON.parse(next()) as BenchArgs['extra'];
-    else if (k === '--help' || k === '-h') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*?/, '') + '\n');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k} (see --help)`);
-  }
-  return a;
+  const { values: v } = parseToolArgs(
+    import.meta.url,
+    {
+      json: { type: 'boolean' },
+      quick: { type: 'boolean' },
+      'no-peer': { type: 'boolean' },
+      threads: { type: 'string' },
+      reps: { type: 'string' },
+      warmup: { type: 'string' },
+      tolerance: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      compare: { type: 'string' },
+      save: { type: 'string' },
+      child: { type: 'string' },
+      from: { type: 'string' },
+      extra: { type: 'string' },
+    },
+    { argv },
+  );
+  // Zero threads or repetitions mean the least that works (1), as they always have.
+  const optionalInteger = (value: string | undefined, flag: string, least: number) => (value === undefined ? undefined : Math.max(least, integerArg(value, flag, 0)));
+  return {
+    json: v.json ?? false,
+    threads: Math.max(1, integerArg(v.threads, '--threads', 2)),
+    quick: v.quick ?? false,
+    only: listArg(v.only),
+    compare: v.compare,
+    save: v.save,
+    peer: !v['no-peer'],
+    reps: optionalInteger(v.reps, '--reps', 1),
+    warmup: optionalInteger(v.warmup, '--warmup', 0),
+    tolerance: numberArg(v.tolerance, '--tolerance', 0.1),
+    child: v.child,
+    from: v.from,
+    extra: jsonArg<BenchArgs['extra']>(v.extra, '--extra'),
+  };
 }
 
 /** Repetition counts of a configuration: explicit flags win, else full or --quick defaults. */
@@ -153,8 +158,8 @@ async function graphBuildConfig(args: BenchArgs): Promise<Result> {
 }
 
 /**
- * Batch-1 latency and batch-64 throughput of an inference model on one runtime. This is the one swap point for
- * inference timing: tools/bench/infer.ts (the export issue's latency script) can replace it with its own.
+ * Batch-1 latency and batch-64 throughput of an inference model on one runtime (float32 NCHW input; for exported
+ * models with other input layouts, tools/bench/infer.ts).
  * @example const r = await measureInference(bytes, [3, 32, 32], { runtime: 'node', threads: 2 }, { warmup: 3, reps: 20 });
  */
 export async function measureInference(
@@ -344,26 +349,29 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/** Goals of the performance issue, checked on one run's results. */
-function goals(out: Record<string, unknown>): string[][] {
-  const g = (p: string) => getPath(out, p) as number | undefined;
-  const rows: string[][] = [];
-  const check = (what: string, value: number | undefined, target: string, ok: boolean | undefined) =>
-    rows.push([what, value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(2), target, ok === undefined ? 'n/a' : ok ? 'yes' : 'NO']);
-  const ratio = (p: string) => (out['ratios'] as Record<string, number> | undefined)?.[p];
-  const r32 = ratio('train.resnet32.imagesPerSecond');
-  check('resnet32 train images/s vs torch', r32, '>= 3x', r32 === undefined ? undefined : r32 >= 3);
-  const ceiling = (g('train.resnet32.gflops') ?? NaN) / (g('matmulGflops') ?? NaN);
-  check('resnet32 train GFLOP/s vs MatMul ceiling', ceiling, '>= 0.5', Number.isFinite(ceiling) ? ceiling >= 0.5 : undefined);
-  const cn = ratio('train.convnet.imagesPerSecond');
-  check('convnet train images/s vs torch', cn, '>= 2x', cn === undefined ? undefined : cn >= 2);
-  const inf = ratio('infer.resnet32.batch64ImagesPerSecond');
-  check('resnet32 inference batch 64 vs torch eval', inf, '>= 2x', inf === undefined ? undefined : inf >= 2);
-  const rss = ratio('train.resnet32.peakRssMB');
-  check('resnet32 train peak RSS vs torch', rss, '<= 1x', rss === undefined ? undefined : rss <= 1);
-  const gb = g('graphBuild.resnet32.seconds');
-  check('phase graph + session build (s)', gb, '< 2 s', gb === undefined ? undefined : gb < 2);
-  return rows;
+/**
+ * Our numbers next to their references, as plain ratios (ours / reference): PyTorch eager on the same models (the
+ * peer) and, for training GFLOP/s, the MatMul ceiling of the same machine and threads. Rows without both values show '-'.
+ * @example sideBySide(out)[0]; // ['resnet32 training, images/s', '412.3', '130.1', '3.17x']
+ */
+export function sideBySide(out: Record<string, unknown>): string[][] {
+  const num = (p: string) => {
+    const v = getPath(out, p);
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
+  const row = (what: string, ours: number | undefined, reference: number | undefined, digits = 1) => [
+    what,
+    fmt(ours, digits),
+    fmt(reference, digits),
+    ours !== undefined && reference !== undefined && reference > 0 ? `${(ours / reference).toFixed(2)}x` : '-',
+  ];
+  return [
+    row('resnet32 training, images/s (vs PyTorch)', num('train.resnet32.imagesPerSecond'), num('peer.torch.train.resnet32.imagesPerSecond')),
+    row('convnet training, images/s (vs PyTorch)', num('train.convnet.imagesPerSecond'), num('peer.torch.train.convnet.imagesPerSecond')),
+    row('resnet32 inference batch 64, images/s (vs PyTorch eval)', num('infer.resnet32.node.batch64ImagesPerSecond'), num('peer.torch.infer.resnet32.batch64ImagesPerSecond')),
+    row('resnet32 training peak RSS, MB (vs PyTorch)', num('train.resnet32.peakRssMB'), num('peer.torch.train.resnet32.peakRssMB'), 0),
+    row('resnet32 training GFLOP/s (vs the MatMul ceiling)', num('train.resnet32.gflops'), num('matmulGflops')),
+  ];
 }
 
 function report(out: Record<string, unknown>): string {
@@ -427,7 +435,7 @@ function report(out: Record<string, unknown>): string {
   if (peer && 'skipped' in peer) parts.push(`peer: skipped (${String(peer['skipped'])})`);
   else if (peer && 'error' in peer) parts.push(`peer: failed (${String(peer['error'])})`);
   else if (peer) parts.push(`peer: PyTorch ${String(g('peer.torch.version'))} eager, ${String(g('peer.torch.threads'))} threads; torch resnet32 peak RSS ${fmt(g('peer.torch.train.resnet32.peakRssMB'), 0)} MB`);
-  parts.push('\nGoals (issue 6)\n' + table(['goal', 'value', 'target', 'met'], goals(out)));
+  parts.push('\nSide by side (ratio = onnx-cil / reference)\n' + table(['', 'onnx-cil', 'reference', 'ratio'], sideBySide(out)));
   return parts.join('\n');
 }
 
@@ -479,6 +487,23 @@ async function runAll(args: BenchArgs): Promise<Record<string, unknown>> {
   return out;
 }
 
+/**
+ * A change between two results as a plain ratio of the larger to the smaller value: "9.0x slower" from 2x on,
+ * "12% faster" or "8% slower" below, "same" under 0.05%; memory gets "larger"/"smaller".
+ * @example describeChange({ metric: 'train.resnet32.imagesPerSecond', previous: 90, current: 10, worse: 8 }); // '9.0x slower'
+ */
+export function describeChange(r: Regression): string {
+  const factor = 1 + r.worse; // > 1: worse by this factor, < 1: better
+  if (!(factor > 0) || !Number.isFinite(factor)) return '-';
+  const ratio = Math.max(factor, 1 / factor);
+  if (ratio < 1.0005) return 'same';
+  const memory = r.metric.endsWith('peakRssMB');
+  const word = factor > 1 ? (memory ? 'larger' : 'slower') : memory ? 'smaller' : 'faster';
+  if (ratio >= 2) return `${ratio.toFixed(1)}x ${word}`;
+  const pct = (ratio - 1) * 100;
+  return `${pct.toFixed(pct < 1 ? 1 : 0)}% ${word}`;
+}
+
 /** The --compare table and whether anything regressed beyond the tolerance. */
 function compareReport(previousPath: string, out: Record<string, unknown>, tolerance: number): { text: string; failed: boolean } {
   const previous = JSON.parse(readFileSync(previousPath, 'utf8')) as Record<string, unknown>;
@@ -486,10 +511,10 @@ function compareReport(previousPath: string, out: Record<string, unknown>, toler
   const pct = `${(tolerance * 100).toFixed(0)}%`;
   const noteThreads = previous['threads'] !== out['threads'] ? ` (threads differ: ${String(previous['threads'])} then ${String(out['threads'])})` : '';
   let text =
-    `\nCompared with ${previousPath}${noteThreads}; SLOWER = worse by more than ${pct}\n` +
+    `\nCompared with ${previousPath}${noteThreads}; REGRESSION = worse by more than ${pct}\n` +
     table(
       ['metric', 'previous', 'now', 'change', ''],
-      rows.map((r) => [r.metric, fmt(r.previous, 2), fmt(r.current, 2), Math.abs(r.worse) < 0.0005 ? 'same' : `${r.worse > 0 ? 'worse' : 'better'} ${Math.abs(r.worse * 100).toFixed(1)}%`, r.worse > tolerance ? 'SLOWER' : '']),
+      rows.map((r) => [r.metric, fmt(r.previous, 2), fmt(r.current, 2), describeChange(r), r.worse > tolerance ? 'REGRESSION' : '']),
     );
   if (rows.length === 0) text += '\nno metric in common with the previous result.';
   else if (regressions.length === 0) text += '\nno regression.';

@@ -30,6 +30,8 @@ import { add } from '../../src/graph/ops/add.js';
 import { convInputGrad, convWeightGrad } from '../../src/autodiff/grads/conv-grad.js';
 import { createBackend, type Backend } from '../../src/runtime/backend.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { integerArg, parseToolArgs } from '../lib/args.js';
+import { median, quantile } from '../lib/timing.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -153,15 +155,7 @@ const CANDIDATES: Candidate[] = [
     build(x, dy, w, l) {
       const oh = outSize(l);
       const n = l.n;
-      const xc = transpose(x, [1, 0, 2, 3]);
-      const padded = l.p ? pad(xc, [0, 0, l.p, l.p, 0, 0, l.p, l.p]) : xc;
-      const views: Value[] = [];
-      for (let i = 0; i < l.k; i++) {
-        for (let j = 0; j < l.k; j++) {
-          const v = slice(padded, { starts: [i, j], ends: [i + l.s * (oh - 1) + 1, j + l.s * (oh - 1) + 1], axes: [2, 3], steps: [l.s, l.s] });
-          views.push(l.k === 1 ? v : unsqueeze(v, [1]));
-        }
-      }
+      const views = shiftedViews(transpose(x, [1, 0, 2, 3]), l, oh).map((v) => (l.k === 1 ? v : unsqueeze(v, [1])));
       const cols = l.k === 1 ? reshape(views[0]!, [l.c, n * oh * oh]) : reshape(concat(views, 1), [l.c * l.k * l.k, n * oh * oh]);
       const dyc = reshape(transpose(dy, [1, 0, 2, 3]), [l.o, n * oh * oh]);
       return reshape(gemm(dyc, cols, null, { transB: 1 }), [l.o, l.c, l.k, l.k]);
@@ -183,15 +177,7 @@ const CANDIDATES: Candidate[] = [
       const oh = outSize(l);
       const lanes = l.n * oh * oh;
       const dyc = reshape(transpose(dy, [1, 0, 2, 3]), [l.o, lanes]);
-      const xc = transpose(x, [1, 0, 2, 3]);
-      const padded = l.p ? pad(xc, [0, 0, l.p, l.p, 0, 0, l.p, l.p]) : xc;
-      const parts: Value[] = [];
-      for (let i = 0; i < l.k; i++) {
-        for (let j = 0; j < l.k; j++) {
-          const v = slice(padded, { starts: [i, j], ends: [i + l.s * (oh - 1) + 1, j + l.s * (oh - 1) + 1], axes: [2, 3], steps: [l.s, l.s] });
-          parts.push(unsqueeze(gemm(dyc, reshape(v, [l.c, lanes]), null, { transB: 1 }), [2]));
-        }
-      }
+      const parts = shiftedViews(transpose(x, [1, 0, 2, 3]), l, oh).map((v) => unsqueeze(gemm(dyc, reshape(v, [l.c, lanes]), null, { transB: 1 }), [2]));
       return reshape(parts.length === 1 ? parts[0]! : concat(parts, 2), [l.o, l.c, l.k, l.k]);
     },
   },
@@ -386,23 +372,30 @@ interface Args {
   profile: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { threads: 2, reps: 21, warmup: 3, batch: 128, json: false, only: [], skip: [], spin: false, profile: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const next = () => argv[++i]!;
-    if (k === '--threads') a.threads = Number(next());
-    else if (k === '--reps') a.reps = Number(next());
-    else if (k === '--warmup') a.warmup = Number(next());
-    else if (k === '--batch') a.batch = Number(next());
-    else if (k === '--json') a.json = true;
-    else if (k === '--spin') a.spin = true;
-    else if (k === '--profile') a.profile = true;
-    else if (k === '--only') a.only.push(next());
-    else if (k === '--skip') a.skip.push(next());
-    else throw new Error(`unknown argument ${k}`);
-  }
-  return a;
+function parseConvGradArgs(): Args {
+  const { values: v } = parseToolArgs(import.meta.url, {
+    threads: { type: 'string' },
+    reps: { type: 'string' },
+    warmup: { type: 'string' },
+    batch: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    spin: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    // One substring each (repeat the flag for more), matched against layer labels and candidate names.
+    only: { type: 'string', multiple: true, default: [] },
+    skip: { type: 'string', multiple: true, default: [] },
+  });
+  return {
+    threads: integerArg(v.threads, '--threads', 2, 1),
+    reps: integerArg(v.reps, '--reps', 21, 1),
+    warmup: integerArg(v.warmup, '--warmup', 3),
+    batch: integerArg(v.batch, '--batch', 128, 1),
+    json: v.json,
+    spin: v.spin,
+    profile: v.profile,
+    only: v.only,
+    skip: v.skip,
+  };
 }
 
 function seeded(n: number, seed: number): Float32Array {
@@ -413,12 +406,6 @@ function seeded(n: number, seed: number): Float32Array {
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 interface Row {
   layer: string;
@@ -535,7 +522,7 @@ async function profileCandidate(c: Candidate, l: Layer, args: Args): Promise<str
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseConvGradArgs();
   const layers = LAYERS.map((l) => ({ ...l, n: args.batch })).filter((l) => !args.only.length || args.only.some((o) => `${l.model} ${label(l)}`.includes(o)));
   const all: Row[] = [];
   for (const l of layers) {

@@ -14,7 +14,8 @@ import type { Tensor } from 'onnxruntime-common';
 import { inputNameOf, parseModelInfo } from '../../src/export/metadata.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
 import { createBackend, type BackendOptions } from '../../src/runtime/backend.js';
-import { timeRepetitions } from './timing.js';
+import { integerArg, listArg, parseToolArgs } from '../lib/args.js';
+import { timeRepetitions } from '../lib/timing.js';
 import { exportedModelBytes, seededFloats } from './workloads.js';
 
 interface Config {
@@ -38,11 +39,6 @@ export interface InferResult {
   batch1P90Ms: number;
   batch64MsPerBatch: number;
   batch64ImagesPerSecond: number;
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 function modelBytes(path: string | undefined): Uint8Array {
@@ -76,16 +72,22 @@ async function measure(config: Config, bytes: Uint8Array, reps: number): Promise
 }
 
 async function main(): Promise<void> {
-  const model = arg('model');
-  const reps = Number(arg('reps') ?? 8);
-  const child = arg('child');
+  const { values: flags } = parseToolArgs(import.meta.url, {
+    model: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    only: { type: 'string', multiple: true },
+    child: { type: 'string' },
+  });
+  const { model, child } = flags;
+  const reps = integerArg(flags.reps, '--reps', 8, 1);
   if (child) {
     const config = CONFIGS.find((c) => c.key === child)!;
     process.stdout.write(JSON.stringify(await measure(config, modelBytes(model), reps)) + '\n');
     return;
   }
-  const only = arg('only')?.split(',');
-  const selected = CONFIGS.filter((c) => !only || only.includes(c.key));
+  const only = listArg(flags.only);
+  const selected = CONFIGS.filter((c) => !only.length || only.includes(c.key));
   if (selected.length === 0) throw new Error(`--only names none of ${CONFIGS.map((c) => c.key).join(', ')}`);
   const results: InferResult[] = [];
   for (const config of selected) {
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
     results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as InferResult);
   }
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: ALL_THREADS, node: process.version, model: model ?? 'resnet32 (exported, 100 classes, 3x32x32, float32-nchw input)' };
-  if (process.argv.includes('--json')) {
+  if (flags.json) {
     process.stdout.write(JSON.stringify({ machine, results }) + '\n');
     return;
   }

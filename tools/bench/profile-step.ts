@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-common';
 import { TrainingSession } from '../../src/train/session.js';
+import { integerArg, jsonArg, parseToolArgs } from '../lib/args.js';
 import { buildTrainWorkload, TRAIN_WORKLOADS, workloadBatch, type TrainWorkloadName } from './workloads.js';
 
 /** One event of onnxruntime's Chrome-trace profile. */
@@ -122,22 +123,28 @@ export async function profileTrainingStep(
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opts = { model: 'resnet32' as TrainWorkloadName, steps: 5, warmup: 2, threads: 2, top: 15, nodes: 0, keep: false, json: false, extra: undefined as undefined | Record<string, unknown> };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const next = () => argv[++i]!;
-    if (k === '--model') opts.model = next() as TrainWorkloadName;
-    else if (k === '--steps') opts.steps = Number(next());
-    else if (k === '--warmup') opts.warmup = Number(next());
-    else if (k === '--threads') opts.threads = Number(next());
-    else if (k === '--top') opts.top = Number(next());
-    else if (k === '--nodes') opts.nodes = Number(next());
-    else if (k === '--keep') opts.keep = true;
-    else if (k === '--json') opts.json = true;
-    else if (k === '--extra') opts.extra = JSON.parse(next()) as Record<string, unknown>;
-    else throw new Error(`unknown argument ${k}`);
-  }
+  const { values: v } = parseToolArgs(import.meta.url, {
+    model: { type: 'string', default: 'resnet32' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+    threads: { type: 'string' },
+    top: { type: 'string' },
+    nodes: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    extra: { type: 'string' },
+  });
+  const opts = {
+    model: v.model as TrainWorkloadName,
+    steps: integerArg(v.steps, '--steps', 5, 1),
+    warmup: integerArg(v.warmup, '--warmup', 2),
+    threads: integerArg(v.threads, '--threads', 2, 1),
+    top: integerArg(v.top, '--top', 15),
+    nodes: integerArg(v.nodes, '--nodes', 0),
+    keep: v.keep,
+    json: v.json,
+    extra: jsonArg<Record<string, unknown>>(v.extra, '--extra'),
+  };
   if (!TRAIN_WORKLOADS.includes(opts.model)) throw new Error(`--model must be one of ${TRAIN_WORKLOADS.join(', ')}`);
   const p = await profileTrainingStep(opts.model, opts);
   if (opts.json) {

@@ -11,7 +11,8 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { quantile } from './timing.js';
+import { integerArg, listArg, parseToolArgs } from '../lib/args.js';
+import { median } from '../lib/timing.js';
 
 interface Variant {
   name: string;
@@ -55,20 +56,24 @@ function measure(model: string, v: Variant, opts: { threads: number; reps: numbe
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const o = { model: 'resnet32', threads: 2, rounds: 3, reps: 4, warmup: 1, only: [] as string[], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const next = () => argv[++i]!;
-    if (k === '--model') o.model = next();
-    else if (k === '--threads') o.threads = Number(next());
-    else if (k === '--rounds') o.rounds = Number(next());
-    else if (k === '--reps') o.reps = Number(next());
-    else if (k === '--warmup') o.warmup = Number(next());
-    else if (k === '--only') o.only.push(...next().split(','));
-    else if (k === '--json') o.json = true;
-    else throw new Error(`unknown argument ${k}`);
-  }
+  const { values: flags } = parseToolArgs(import.meta.url, {
+    model: { type: 'string', default: 'resnet32' },
+    threads: { type: 'string' },
+    rounds: { type: 'string' },
+    reps: { type: 'string' },
+    warmup: { type: 'string' },
+    only: { type: 'string', multiple: true },
+    json: { type: 'boolean', default: false },
+  });
+  const o = {
+    model: flags.model,
+    threads: integerArg(flags.threads, '--threads', 2, 1),
+    rounds: integerArg(flags.rounds, '--rounds', 3, 1),
+    reps: integerArg(flags.reps, '--reps', 4, 1),
+    warmup: integerArg(flags.warmup, '--warmup', 1),
+    only: listArg(flags.only),
+    json: flags.json,
+  };
   const all = variants(o.threads).filter((v) => v.name === 'baseline' || !o.only.length || o.only.some((s) => v.name.includes(s)));
   const ms = new Map(all.map((v) => [v.name, [] as number[]]));
   const rss = new Map(all.map((v) => [v.name, [] as number[]]));
@@ -90,12 +95,12 @@ async function main(): Promise<void> {
   const rows = all.map((v) => ({
     variant: v.name,
     extra: v.extra,
-    medianMsPerStep: quantile(ms.get(v.name)!, 0.5),
+    medianMsPerStep: median(ms.get(v.name)!),
     /** Per-round time relative to the same round's baseline: < 1 is faster. */
-    medianRatio: quantile(ratios.get(v.name)!, 0.5),
+    medianRatio: median(ratios.get(v.name)!),
     minRatio: Math.min(...ratios.get(v.name)!),
     maxRatio: Math.max(...ratios.get(v.name)!),
-    peakRssMB: quantile(rss.get(v.name)!, 0.5),
+    peakRssMB: median(rss.get(v.name)!),
   }));
   if (o.json) {
     console.log(JSON.stringify({ model: o.model, threads: o.threads, rounds: o.rounds, reps: o.reps, rows }));

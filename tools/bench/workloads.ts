@@ -1,7 +1,7 @@
 /**
  * The graphs the benchmark times, built from the product's own pieces (backbones, cosine heads, losses, the
  * training-graph builder, the exporter) so a change to any of them shows up in the numbers. Shared by bench.ts,
- * profile-step.ts and session-settings.ts.
+ * profile-step.ts, session-settings.ts and the GPU checks (tools/gpu).
  */
 import { GraphBuilder, type Value } from '../../src/graph/builder.js';
 import { mul, add, slice } from '../../src/graph/ops/index.js';
@@ -14,6 +14,7 @@ import { fourRotations } from '../../src/nn/rotations.js';
 import { completeState } from '../../src/train/session.js';
 import { buildTrainingGraph, type TrainingGraph } from '../../src/train/training-graph.js';
 import type { CheckpointContents } from '../../src/train/checkpoint.js';
+import type { Device } from '../../src/runtime/backend.js';
 import { countMacs } from './flops.js';
 
 /** Deterministic pseudo-random floats in [-1, 1) (an LCG: fast, and identical across runs). */
@@ -135,10 +136,11 @@ function stepFlops(forward: ForwardFn, batch: number, inputShape: readonly [numb
 }
 
 /**
- * Builds a training workload: its graph (timed), initial state and FLOP count.
+ * Builds a training workload: its graph (timed), initial state and FLOP count. `device` picks the gradient
+ * formulation (CUDA graphs favour few large kernels) and the BatchNorm kernel, as the trainers do.
  * @example const w = buildTrainWorkload('resnet32'); const s = await TrainingSession.create(w.graph, w.state, { threads: 2 });
  */
-export function buildTrainWorkload(name: TrainWorkloadName, batch = 128): TrainWorkload {
+export function buildTrainWorkload(name: TrainWorkloadName, batch = 128, device: Device = 'cpu'): TrainWorkload {
   const isConvnet = name === 'convnet';
   const spec = getModelSpec(isConvnet ? 'convnet' : 'resnet32');
   const inputShape = (isConvnet ? [1, 28, 28] : [3, 32, 32]) as [number, number, number];
@@ -159,6 +161,7 @@ export function buildTrainWorkload(name: TrainWorkloadName, batch = 128): TrainW
     batchSize: batch,
     inputShape,
     bnMode: 'train',
+    device,
     optimizer: { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
     forward: (ctx) => forward(ctx),
   });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CIFAR100_RECORD_BYTES } from '../../src/data/cifar.js';
 import { readPossiblyGzippedFile } from '../../src/data/gzip.js';
+import { integerArg, parseToolArgs } from '../lib/args.js';
 
 function subset(records: Uint8Array, perClass: number): Uint8Array {
   const count = records.length / CIFAR100_RECORD_BYTES;
@@ -26,10 +27,11 @@ function subset(records: Uint8Array, perClass: number): Uint8Array {
   return all;
 }
 
-const [src, dst, k = '100', t = '50'] = process.argv.slice(2);
+const [src, dst, k, t] = parseToolArgs(import.meta.url, {}, { allowPositionals: true }).positionals;
 if (!src || !dst) throw new Error('usage: make-cifar-subset.ts SRC_DIR OUT_DIR [K] [T]');
+const perClass = { train: integerArg(k, 'K', 100, 1), test: integerArg(t, 'T', 50, 1) };
 mkdirSync(dst, { recursive: true });
-for (const [split, per] of [['train', Number(k)], ['test', Number(t)]] as const) {
+for (const [split, per] of Object.entries(perClass)) {
   const data = subset(readPossiblyGzippedFile(join(src, `${split}.bin.gz`)), per);
   writeFileSync(join(dst, `${split}.bin.gz`), gzipSync(data, { level: 9 }));
   console.log(`${split}: ${data.length / CIFAR100_RECORD_BYTES} images`);

@@ -9,13 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '../../src/runtime/backend.js';
-import { trainingGraphsForDevice } from './graphs.js';
+import { buildTrainWorkload } from '../bench/workloads.js';
+import { parseToolArgs } from '../lib/args.js';
+
+/** Named graphs to check on the device: the resnet32 training step at batch 128, built for CUDA. */
+function trainingGraphsForDevice(): { name: string; bytes: Uint8Array }[] {
+  return [{ name: 'resnet32-train-b128', bytes: buildTrainWorkload('resnet32', 128, 'cuda').graph.bytes }];
+}
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--verbose-child') {
+  const { values: flags } = parseToolArgs(import.meta.url, { 'verbose-child': { type: 'string' } });
+  const childModel = flags['verbose-child'];
+  if (childModel) {
     // Child mode: create the session with verbose logging so onnxruntime prints its node placements to stderr.
     const { readFileSync } = await import('node:fs');
-    await createBackend(readFileSync(process.argv[3]!), { device: 'cuda', logSeverityLevel: 0 });
+    await createBackend(readFileSync(childModel), { device: 'cuda', logSeverityLevel: 0 });
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'onnx-cil-placement-'));

@@ -4,37 +4,30 @@
  * every output to host memory, so each step copies the state down and back. The copy cost is measured with a graph
  * that only passes the same tensors through (Identity), so it needs no profiler; it is measured both for the packed
  * state the training graph uses and for one tensor per state entry (the layout it replaced).
- * Run on a GPU machine: node build/tools/gpu/train-bench.js [--steps 30] [--json]
+ * The graph is the bench's resnet32 workload built for CUDA; --cpu runs that same graph on the CPU for comparison.
+ * Run on a GPU machine: node build/tools/gpu/train-bench.js [--steps 30] [--cpu] [--json]
  */
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
 import { identity } from '../../src/graph/ops/index.js';
 import { createBackend } from '../../src/runtime/backend.js';
 import { TrainingSession } from '../../src/train/session.js';
-import { resnet32TrainingGraph } from './graphs.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { buildTrainWorkload } from '../bench/workloads.js';
+import { integerArg, parseToolArgs } from '../lib/args.js';
+import { timeRepetitions } from '../lib/timing.js';
 
 async function main(): Promise<void> {
-  const steps = Number(process.argv[process.argv.indexOf('--steps') + 1]) || 30;
-  const device = process.argv.includes('--cpu') ? 'cpu' : 'cuda';
-  const graph = resnet32TrainingGraph(128);
+  const { values: flags } = parseToolArgs(import.meta.url, { steps: { type: 'string' }, cpu: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } });
+  const steps = integerArg(flags.steps, '--steps', 30, 1);
+  const device = flags.cpu ? 'cpu' : 'cuda';
+  const { graph } = buildTrainWorkload('resnet32', 128, 'cuda');
   const trainer = await TrainingSession.create(graph, new Map(), { device, seed: 1 });
   let s = 7;
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
   const x = Float32Array.from({ length: 128 * 3 * 32 * 32 }, rand);
   const y = BigInt64Array.from({ length: 128 }, (_, i) => BigInt(i % 100));
   const lrs = { backbone: 0.1, classifier: 0.1 };
-  for (let i = 0; i < 5; i++) await trainer.step(x, y, lrs);
-  const stepMs: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    await trainer.step(x, y, lrs);
-    stepMs.push(performance.now() - t0);
-  }
+  const stepMs = (await timeRepetitions(() => trainer.step(x, y, lrs), { warmup: 5, reps: steps })).medianMs;
 
   // The same bytes in and out, nothing computed: the per-step transfer cost, for the packed state the step uses (one
   // tensor each way) and, for comparison, for one tensor per parameter/buffer/velocity.
@@ -46,15 +39,9 @@ async function main(): Promise<void> {
     const copy = await createBackend(encodeModel(g.toModel()), { device });
     const feeds: Record<string, unknown> = { input: new copy.ort.Tensor('float32', x, [128, 3, 32, 32]) };
     for (const [name, data, dims] of tensors) feeds[name] = new copy.ort.Tensor('float32', data, dims);
-    for (let i = 0; i < 5; i++) await copy.session.run(feeds as never);
-    const ms: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      await copy.session.run(feeds as never);
-      ms.push(performance.now() - t0);
-    }
+    const t = await timeRepetitions(() => copy.session.run(feeds as never), { warmup: 5, reps: steps });
     await copy.session.release();
-    return median(ms);
+    return t.medianMs;
   };
   const dict = await trainer.stateDict();
   const packed = new Float32Array(graph.stateSize);
@@ -66,10 +53,10 @@ async function main(): Promise<void> {
     device: trainer.device,
     model: 'resnet32',
     batch: 128,
-    msPerStep: median(stepMs),
-    imagesPerSecond: 128000 / median(stepMs),
+    msPerStep: stepMs,
+    imagesPerSecond: 128000 / stepMs,
     copyOnlyMsPerStep: packedMs,
-    copyShare: packedMs / median(stepMs),
+    copyShare: packedMs / stepMs,
     copyOnlyPerTensorMsPerStep: perTensorMs,
     stateTensors: graph.layout.length,
     stateMB: stateBytes / 1e6,
@@ -79,7 +66,7 @@ async function main(): Promise<void> {
       `packed state ${result.stateMB.toFixed(1)} MB down+up + batch: ${result.copyOnlyMsPerStep.toFixed(2)} ms (${(100 * result.copyShare).toFixed(1)}% of a step); ` +
       `as ${result.stateTensors} separate tensors: ${result.copyOnlyPerTensorMsPerStep.toFixed(2)} ms`,
   );
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
+  if (flags.json) console.log(JSON.stringify(result));
   await trainer.release();
 }
 

@@ -1,4 +1,4 @@
-/** Repetition timing and robust summaries shared by the bench scripts. */
+/** Repetition timing and robust summaries: the one statistics module of the tools (bench, GPU checks, Conv candidates). */
 
 export interface TimingSummary {
   /** Median of the timed repetitions, ms. */
@@ -23,11 +23,19 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 /**
+ * The median (the mean of the two middle values for an even count).
+ * @example median([3, 1, 4, 2]); // 2.5
+ */
+export function median(xs: readonly number[]): number {
+  return quantile(xs, 0.5);
+}
+
+/**
  * Median, p10, p90 and min of durations in ms.
  * @example summarize([10, 11, 30]).medianMs; // 11
  */
 export function summarize(ms: readonly number[]): TimingSummary {
-  return { medianMs: quantile(ms, 0.5), p10Ms: quantile(ms, 0.1), p90Ms: quantile(ms, 0.9), minMs: Math.min(...ms), reps: ms.length };
+  return { medianMs: median(ms), p10Ms: quantile(ms, 0.1), p90Ms: quantile(ms, 0.9), minMs: Math.min(...ms), reps: ms.length };
 }
 
 /**
