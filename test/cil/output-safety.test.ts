@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { incrementModel } from '../../src/cil/increment.js';
 import { runProtocol, type RunOptions } from '../../src/cil/run.js';
 import { loadExportSource } from '../../src/export/index.js';
+import { parseTrainConfig, trainClassifier } from '../../src/train/classifier.js';
 import { LOCK_FILE } from '../../src/util/lock.js';
 import { temporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
 
@@ -109,4 +110,15 @@ test('increment: output checked before training, one writer per folder, --force 
   assert.notDeepEqual(readFileSync(result.checkpoint), before);
   assert.deepEqual(leftovers(run), []);
   await assert.rejects(incrementModel({ from: run, data: fresh, seed: 0.5 }), /^Error: the seed must be an integer, got 0\.5$/);
+
+  // `train --resume` pointed at a class-incremental checkpoint says what it is instead of failing inside.
+  const mixed = join(root, 'mixed');
+  mkdirSync(mixed);
+  copyFileSync(join(run, 'phase-0.onnx'), join(mixed, 'checkpoint.onnx'));
+  await assert.rejects(
+    trainClassifier(parseTrainConfig({ dataset: 'fashion-mnist-mini', epochs: 1, threads: 1, workers: 0 }), { outDir: mixed, resume: true }),
+    (err: Error) => err.message === `${join(mixed, 'checkpoint.onnx')} was written by a "cil" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`,
+  );
+  assert.deepEqual(leftovers(mixed), []);
+  assert.throws(() => parseTrainConfig({ momentum: 2, batchSize: 0.5 }), /^Error: invalid option: --batch-size: .*expected int.*; --momentum: .*<=1$/);
 });
