@@ -1,4 +1,9 @@
-/** Every op the builder knows: one file per op (its OpDef and typed builder function), re-exported here. */
+/**
+ * Every op the builder knows: one file per op (its OpDef and typed builder function), re-exported here.
+ * A new op is its file and a line below, plus its gradient rule in src/autodiff/grads (or a declaration in
+ * grads/non-differentiable.ts) and a case in test/autodiff/op-gradients.test.ts: the autodiff tests fail until
+ * every exported op type has a rule or a declaration, and every rule a finite-difference case.
+ */
 export * from './abs.js';
 export * from './add.js';
 export * from './arg-max.js';
