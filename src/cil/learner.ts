@@ -6,7 +6,7 @@
  */
 import type { AugmentOptions } from '../data/augment.js';
 import type { ImageDataset } from '../data/dataset.js';
-import { deriveSeed } from '../data/rng.js';
+import { deriveSeed } from '../util/rng.js';
 import { GraphBuilder, type Value } from '../graph/builder.js';
 import { buildBackbone, featureDim, type ModelSpec } from '../nn/models.js';
 import { ConstantParams, initialValue, InputParams, type BatchNormMode, type StateDict } from '../nn/params.js';

@@ -7,7 +7,7 @@ import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { packageRoot } from '../util/package-root.js';
-import { numpyLegacyPermutation } from '../data/rng.js';
+import { numpyLegacyPermutation } from '../util/rng.js';
 
 /** How one phase trains: epochs and milestones are in epochs of that phase's training data. */
 export const PhaseScheduleSchema = z.strictObject({

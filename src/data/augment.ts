@@ -6,7 +6,7 @@
  * inner loops are plain indexed copies: this runs for every training step.
  */
 import type { ImageDataset } from './dataset.js';
-import type { SeededRandom } from './rng.js';
+import type { SeededRandom } from '../util/rng.js';
 
 export interface AugmentOptions {
   /**

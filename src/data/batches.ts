@@ -8,7 +8,7 @@
  */
 import { Augmenter, NO_AUGMENTATION, type AugmentOptions } from './augment.js';
 import type { ImageDataset } from './dataset.js';
-import { deriveSeed, SeededRandom } from './rng.js';
+import { deriveSeed, SeededRandom } from '../util/rng.js';
 
 /** Stream tags for deriveSeed, so shuffle and augmentation draws never reuse a seed. */
 const SHUFFLE_STREAM = 0x5348;

@@ -12,5 +12,4 @@ export * from './idx.js';
 export * from './locate.js';
 export * from './prefetch.js';
 export * from './registry.js';
-export * from './rng.js';
 export * from './tar.js';

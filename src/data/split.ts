@@ -3,7 +3,7 @@
  * training data, never on the test set.
  */
 import { subsetIndices, type ImageDataset } from './dataset.js';
-import { SeededRandom } from './rng.js';
+import { SeededRandom } from '../util/rng.js';
 
 /**
  * Splits `ds` into a fitting part and a validation part holding `fraction` of every class's images (rounded, at

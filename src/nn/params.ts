@@ -4,7 +4,7 @@
  */
 import { constTensor, type GraphBuilder, type Shape, type Value } from '../graph/builder.js';
 import { reshape, slice } from '../graph/ops/index.js';
-import { SeededRandom } from '../data/rng.js';
+import { SeededRandom } from '../util/rng.js';
 
 /** How a parameter is initialised when no saved value exists. */
 export type Init =

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Augmenter, NO_AUGMENTATION } from '../../src/data/augment.js';
-import { SeededRandom } from '../../src/data/rng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import { syntheticDataset } from './helpers.js';
 
 const ds = syntheticDataset({ count: 6, channels: 3, height: 5, width: 7, classes: 3 });

@@ -11,7 +11,7 @@ import {
   makePlannedBatch,
   planEpoch,
 } from '../../src/data/batches.js';
-import { SeededRandom } from '../../src/data/rng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import { syntheticDataset } from './helpers.js';
 
 const ds = syntheticDataset({ count: 103, channels: 2, height: 6, width: 6, classes: 5 });

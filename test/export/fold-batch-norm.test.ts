@@ -1,7 +1,7 @@
 /** BatchNorm folding: the folded graph computes the same function (onnxruntime without its own fusions). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SeededRandom } from '../../src/data/rng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import { foldBatchNorm } from '../../src/export/fold-batch-norm.js';
 import { constTensor, GraphBuilder } from '../../src/graph/builder.js';
 import { decodeModel, encodeModel, type ModelProto } from '../../src/graph/onnx-proto.js';

@@ -1,7 +1,7 @@
 /** Shared fixtures of the export tests: small checkpoints with non-trivial BatchNorm statistics, made in milliseconds. */
 import { spawnSync } from 'node:child_process';
 import { allocateSharedBytes, type ImageDataset } from '../../src/data/dataset.js';
-import { SeededRandom } from '../../src/data/rng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import type { GraphBuilder, Value } from '../../src/graph/builder.js';
 import { cosineHead, linearHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';

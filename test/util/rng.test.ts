@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deriveSeed, MT19937, numpyLegacyPermutation, SeededRandom } from '../../src/data/rng.js';
+import { deriveSeed, MT19937, numpyLegacyPermutation, SeededRandom } from '../../src/util/rng.js';
 
 test('numpy legacy permutation with seed 1993 matches numpy', () => {
   assert.deepEqual(Array.from(numpyLegacyPermutation(100, 1993).subarray(0, 10)), [68, 56, 78, 8, 23, 84, 90, 65, 74, 76]);

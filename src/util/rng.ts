@@ -1,5 +1,6 @@
 /**
- * Random numbers for the data layer.
+ * Seeded random numbers, shared by the data layer (shuffles, augmentation, splits), parameter initialisation and
+ * protocol class orders, so every run is reproducible from one seed.
  *
  * Two generators with different jobs:
  * - `SeededRandom` (xoshiro128**): fast, small state, used for epoch shuffles and augmentation.
