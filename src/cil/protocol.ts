@@ -7,6 +7,7 @@ import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { packageRoot } from '../util/package-root.js';
+import { deepFreeze, readOnlyMap } from '../util/read-only.js';
 import { numpyLegacyPermutation } from '../util/rng.js';
 
 /** How one phase trains: epochs and milestones are in epochs of that phase's training data. */
@@ -85,14 +86,14 @@ function readPresets(): ReadonlyMap<string, Protocol> {
     const parsed = ProtocolSchema.safeParse(parseYaml(readFileSync(join(dir, file), 'utf8')));
     if (!parsed.success) throw new Error(`preset ${file} is invalid: ${z.prettifyError(parsed.error)}`);
     if (parsed.data.name !== name) throw new Error(`preset ${file} is named "${parsed.data.name}"; the file name and the name must agree`);
-    presets.set(name, parsed.data);
+    presets.set(name, deepFreeze(parsed.data));
   }
-  return Object.freeze(presets);
+  return readOnlyMap(presets);
 }
 
 let presetCache: ReadonlyMap<string, Protocol> | undefined;
 
-/** Every preset protocol by name (read once from presets/*.yaml, frozen). */
+/** Every preset protocol by name (read once from presets/*.yaml; read-only, presets included: `loadProtocol` gives copies to change). */
 export function protocolPresets(): ReadonlyMap<string, Protocol> {
   presetCache ??= readPresets();
   return presetCache;

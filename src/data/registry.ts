@@ -1,6 +1,7 @@
 /**
  * The datasets onnx-cil knows by name: their files, where to download them, and how to read them.
  */
+import { deepFreeze } from '../util/read-only.js';
 import { CIFAR100_FINE_CLASSES, CIFAR100_MEAN, CIFAR100_STD, readCifar100File, readLabelNames } from './cifar.js';
 import type { ImageDataset } from './dataset.js';
 import { idxToDataset, readIdxFile } from './idx.js';
@@ -125,15 +126,6 @@ function readCifar100(location: DatasetLocation, split: Split): ImageDataset {
   });
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
-/** Every dataset onnx-cil can load by name. */
 /** Image geometry, statistics and default augmentation shared by the full Fashion-MNIST and its embedded subset. */
 const FASHION_MNIST_IMAGES = {
   classNames: FASHION_MNIST_CLASSES,
@@ -145,6 +137,7 @@ const FASHION_MNIST_IMAGES = {
   augment: { padding: 2, flip: true },
 } as const;
 
+/** Every dataset onnx-cil can load by name (frozen, specs included). */
 export const DATASETS: Readonly<Record<string, DatasetSpec>> = deepFreeze({
   'fashion-mnist': {
     name: 'fashion-mnist',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Value } from '../graph/builder.js';
 import { flatten, globalAveragePool, max, pad, slice } from '../graph/ops/index.js';
 import { packagePath } from '../util/package-root.js';
+import { deepFreeze, readOnlyMap } from '../util/read-only.js';
 import { basicBlock, convBn } from './layers.js';
 import type { ParamSource } from './params.js';
 
@@ -48,10 +49,10 @@ function readBuiltInSpec(name: string): ModelSpec {
   return parsed.data;
 }
 
-/** Backbones by name. */
-export const MODEL_REGISTRY: ReadonlyMap<string, ModelSpec> = Object.freeze(
+/** Backbones by name. Read-only, specs included: every graph built in the process reads the same specs. */
+export const MODEL_REGISTRY: ReadonlyMap<string, ModelSpec> = readOnlyMap(
   new Map(BUILT_IN_MODELS.map((name) => {
-    const spec = readBuiltInSpec(name);
+    const spec = deepFreeze(readBuiltInSpec(name));
     return [spec.name, spec] as const;
   })),
 );

@@ -1,4 +1,5 @@
 /** The gradient table: every differentiable (and every declared non-differentiable) op type and its rule, read-only. */
+import { readOnlyMap } from '../../util/read-only.js';
 import type { GradRule } from '../rule.js';
 import { absGrad } from './abs-grad.js';
 import { addGrad } from './add-grad.js';
@@ -40,26 +41,6 @@ const rules: readonly GradRule[] = [
 ];
 
 /**
- * A view of `map` without the mutating methods, frozen: a table shared by every graph must not change under its users
- * (a plain Map is not made read-only by Object.freeze, which freezes only its own properties, not its entries).
- */
-function readOnlyView<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
-  const view: ReadonlyMap<K, V> = Object.freeze({
-    get size() {
-      return map.size;
-    },
-    get: (key: K) => map.get(key),
-    has: (key: K) => map.has(key),
-    forEach: (fn: (value: V, key: K, m: ReadonlyMap<K, V>) => void, thisArg?: unknown) => map.forEach((v, k) => fn.call(thisArg, v, k, view)),
-    entries: () => map.entries(),
-    keys: () => map.keys(),
-    values: () => map.values(),
-    [Symbol.iterator]: () => map.entries(),
-  });
-  return view;
-}
-
-/**
  * Rules by op type. Read-only; to differentiate with other rules, pass a table of your own to `gradients`.
  * @example const rules = new Map([...GRAD_RULES, ['MyOp', myOpGrad]]); gradients(loss, [w], { rules });
  */
@@ -69,5 +50,5 @@ export const GRAD_RULES: ReadonlyMap<string, GradRule> = (() => {
     if (table.has(r.opType)) throw new Error(`two gradient rules for ${r.opType}`);
     table.set(r.opType, r);
   }
-  return readOnlyView(table);
+  return readOnlyMap(table);
 })();

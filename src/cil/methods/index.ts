@@ -1,5 +1,6 @@
-/** Every class-incremental method by name, as a frozen registry. */
+/** Every class-incremental method by name, as a read-only registry. */
 import { z } from 'zod';
+import { readOnlyMap } from '../../util/read-only.js';
 import type { PhasePolicy } from '../learner.js';
 import { ftMethod } from './ft.js';
 import { gaussMethod } from './gauss.js';
@@ -12,8 +13,9 @@ import { spbMethod } from './spb.js';
 
 export type { MethodDefinition } from './method.js';
 
-export const METHODS: ReadonlyMap<string, MethodDefinition> = Object.freeze(
-  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod, gaussMethod].map((m) => [m.name, m as MethodDefinition])),
+/** Methods by name. Read-only, definitions included (their config schemas stay as zod builds them). */
+export const METHODS: ReadonlyMap<string, MethodDefinition> = readOnlyMap(
+  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod, gaussMethod].map((m) => [m.name, Object.freeze(m) as MethodDefinition])),
 );
 
 /**
