@@ -1,46 +1,122 @@
-/** Progress display: a cli-progress bar on an interactive terminal, periodic plain lines otherwise (CI logs). */
+/**
+ * Progress display, the only place onnx-cil draws it: a cli-progress bar on an interactive terminal, periodic plain
+ * lines otherwise (CI logs). The library reports progress through callbacks; the commands render it here.
+ */
 import cliProgress from 'cli-progress';
+import type { DownloadProgress } from '../data/fetch.js';
 
 export interface ProgressPayload {
   [key: string]: string | number;
+}
+
+export interface ProgressOptions {
+  /** Draw nothing. */
+  quiet?: boolean;
+  /** Where to draw; default process.stderr (stdout is reserved for results, e.g. --json). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Draw the bar even when the stream is not a terminal (instead of plain lines). */
+  drawWithoutTerminal?: boolean;
+}
+
+/** A started progress display: `update` takes the value and the payload fields named in the format. */
+export interface Progress {
+  /** Starts at `startValue` (e.g. bytes resumed from an earlier attempt, which the ETA must not count as speed). */
+  start(total: number, payload?: ProgressPayload, startValue?: number): void;
+  update(value: number, payload?: ProgressPayload): void;
+  setTotal(total: number): void;
+  stop(): void;
 }
 
 /**
  * A bar with rate and ETA; `update` also takes the payload fields named in `format`.
  * @example const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | {rate} img/s | ETA {eta_formatted}');
  */
-export function createProgress(format: string, opts: { quiet?: boolean } = {}) {
-  const tty = process.stderr.isTTY && !opts.quiet;
-  const bar = tty
+export function createProgress(format: string, opts: ProgressOptions = {}): Progress {
+  const stream = opts.stream ?? process.stderr;
+  const drawBar = (stream.isTTY || opts.drawWithoutTerminal) && !opts.quiet;
+  const bar = drawBar
     ? new cliProgress.SingleBar(
-        { format, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50, fps: 5 },
+        { format, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 50, fps: 5, noTTYOutput: opts.drawWithoutTerminal ?? false },
         cliProgress.Presets.shades_classic,
       )
     : null;
   // The first plain line comes at the first update (the run is alive), then one every 30 s.
   let lastLine = Number.NEGATIVE_INFINITY;
   let total = 0;
+  let from = 0;
   let started = 0;
   return {
-    start(t: number, payload: ProgressPayload = {}) {
+    start(t, payload = {}, startValue = 0) {
       total = t;
+      from = startValue;
       started = performance.now();
-      bar?.start(t, 0, payload);
+      bar?.start(t, startValue, payload);
     },
-    update(value: number, payload: ProgressPayload = {}) {
+    update(value, payload = {}) {
       if (bar) return bar.update(value, payload);
       // Without a terminal, a line every 30 s keeps logs readable and shows the run is alive.
       const now = performance.now();
       if (!opts.quiet && now - lastLine > 30_000) {
         lastLine = now;
-        const eta = value > 0 ? ((now - started) / value) * (total - value) / 1000 : 0;
-        process.stderr.write(`  ${plainLine(format, value, total, `${Math.round(eta)}s`, payload)}\n`);
+        const eta = value > from ? ((now - started) / (value - from)) * (total - value) / 1000 : 0;
+        stream.write(`  ${plainLine(format, value, total, `${Math.round(eta)}s`, payload)}\n`);
       }
+    },
+    setTotal(t) {
+      total = t;
+      bar?.setTotal(t);
     },
     stop() {
       bar?.stop();
     },
   };
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+/**
+ * Renders dataset downloads: one bar per file with size, rate and ETA (without a known size, bytes and rate only).
+ * Call stop() when the fetch ends, also on failure, to release the terminal line.
+ * @example
+ * const progress = downloadProgress();
+ * await fetchDataset('cifar-100', { onProgress: progress.onProgress }).finally(() => progress.stop());
+ */
+export function downloadProgress(opts: ProgressOptions = {}): { onProgress: (progress: DownloadProgress) => void; stop(): void } {
+  let bar: Progress | null = null;
+  let currentFile: string | null = null;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+    currentFile = null;
+  };
+  const onProgress = (progress: DownloadProgress) => {
+    const total = progress.total ?? Math.max(progress.bytes, 1);
+    const payload = {
+      file: progress.file,
+      size: progress.total === null ? '?' : megabytes(progress.total),
+      received: megabytes(progress.bytes),
+      speed: megabytes(progress.rate),
+    };
+    if (progress.file !== currentFile || !bar) {
+      stop();
+      currentFile = progress.file;
+      // Without a known size there is no meaningful percentage or ETA.
+      const format =
+        progress.total === null
+          ? '{file} {received} MB | {speed} MB/s'
+          : '{file} |{bar}| {percentage}% | {received}/{size} MB | {speed} MB/s | ETA {eta_formatted}';
+      bar = createProgress(format, opts);
+      bar.start(total, payload, progress.bytes);
+    } else {
+      // An update without new bytes since the start would show an infinite ETA.
+      bar.setTotal(total);
+      bar.update(progress.bytes, payload);
+    }
+    if (progress.done) stop();
+  };
+  return { onProgress, stop };
 }
 
 /**
@@ -49,7 +125,8 @@ export function createProgress(format: string, opts: { quiet?: boolean } = {}) {
  * // 'epoch 1/5 | 3/40 | 812 img/s | ETA 12s'
  */
 export function plainLine(format: string, value: number, total: number, eta: string, payload: ProgressPayload): string {
-  const fields: ProgressPayload = { ...payload, value, total, eta_formatted: eta };
+  const percentage = total > 0 ? Math.round((value / total) * 100) : 0;
+  const fields: ProgressPayload = { ...payload, value, total, percentage, eta_formatted: eta };
   return format
     .replace(/\s*\|\{bar\}\|\s*/, ' | ')
     .replace(/\{(\w+)\}/g, (whole, key: string) => (key in fields ? String(fields[key]) : whole));

@@ -1,6 +1,7 @@
 /**
  * Downloading datasets into the cache: resumable (HTTP Range on `*.part` files), verified by
- * sha256, moved into place by an atomic rename only once complete and verified.
+ * sha256, moved into place by an atomic rename only once complete and verified. Progress goes to
+ * an `onProgress` callback (bytes, total, rate); drawing it is the caller's business.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -10,13 +11,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
-import cliProgress from 'cli-progress';
 import { datasetCacheDir, type Environment } from './locate.js';
 import { getDatasetSpec, type DatasetSpec, type DownloadFile } from './registry.js';
 import { extractTar } from './tar.js';
 
 export const MIRROR_ENV_VARIABLE = 'ONNX_CIL_DATA_MIRROR';
 
+/** One progress event of a download; the last one of a file has `done` set. */
 export interface DownloadProgress {
   /** File name being downloaded. */
   file: string;
@@ -31,6 +32,7 @@ export interface DownloadProgress {
   done: boolean;
 }
 
+/** Receives every progress event of a download, at least one per received chunk. */
 export type ProgressCallback = (progress: DownloadProgress) => void;
 
 export interface DownloadOptions {
@@ -284,12 +286,9 @@ async function fetchTarArchive(
  * skipping files already present with the right sha256.
  *
  * @example
- * const reporter = cliProgressReporter();
- * try {
- *   await fetchDataset('fashion-mnist', { onProgress: reporter.onProgress });
- * } finally {
- *   reporter.stop();
- * }
+ * await fetchDataset('fashion-mnist', {
+ *   onProgress: (p) => console.error(`${p.file}: ${p.bytes} of ${p.total ?? '?'} bytes at ${p.rate.toFixed(0)} B/s`),
+ * });
  */
 export async function fetchDataset(dataset: string | DatasetSpec, options: FetchDatasetOptions = {}): Promise<FetchDatasetResult> {
   const spec = typeof dataset === 'string' ? getDatasetSpec(dataset) : dataset;
@@ -311,65 +310,4 @@ export async function fetchDataset(dataset: string | DatasetSpec, options: Fetch
     return { dir, ...(await fetchFileList(download.baseUrl, download.files, dir, options.onProgress)), source: download.baseUrl };
   }
   return { dir, ...(await fetchTarArchive(download, dir, options.onProgress)), source: download.url };
-}
-
-function megabytes(bytes: number): string {
-  return (bytes / 1e6).toFixed(1);
-}
-
-export interface ProgressReporterOptions {
-  /** Default process.stderr. */
-  stream?: NodeJS.WritableStream;
-  /** Draw even when the stream is not a terminal (cli-progress stays silent there by default, keeping logs clean). */
-  drawWithoutTerminal?: boolean;
-}
-
-/**
- * A progress callback drawing one cli-progress bar per file on stderr (size, rate, ETA).
- * Call stop() when the fetch ends, also on failure, to release the terminal line.
- *
- * @example
- * const reporter = cliProgressReporter();
- * await fetchDataset('cifar-100', { onProgress: reporter.onProgress }).finally(() => reporter.stop());
- */
-export function cliProgressReporter(options: ProgressReporterOptions = {}): { onProgress: ProgressCallback; stop(): void } {
-  const stream = options.stream ?? process.stderr;
-  let bar: cliProgress.SingleBar | null = null;
-  let currentFile: string | null = null;
-  const stop = () => {
-    bar?.stop();
-    bar = null;
-    currentFile = null;
-  };
-  const onProgress: ProgressCallback = (progress) => {
-    const total = progress.total ?? Math.max(progress.bytes, 1);
-    const payload = {
-      file: progress.file,
-      size: progress.total === null ? '?' : megabytes(progress.total),
-      received: megabytes(progress.bytes),
-      speed: megabytes(progress.rate),
-    };
-    if (progress.file !== currentFile) {
-      stop();
-      currentFile = progress.file;
-      bar = new cliProgress.SingleBar(
-        {
-          stream,
-          // Without a known size there is no meaningful percentage or ETA.
-          format:
-            progress.total === null
-              ? '{file} {received} MB | {speed} MB/s'
-              : '{file} [{bar}] {percentage}% | {received}/{size} MB | {speed} MB/s | ETA {eta_formatted}',
-          hideCursor: true,
-          noTTYOutput: options.drawWithoutTerminal ?? false,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total, progress.bytes, payload);
-    }
-    bar!.setTotal(total);
-    bar!.update(progress.bytes, payload);
-    if (progress.done) stop();
-  };
-  return { onProgress, stop };
 }

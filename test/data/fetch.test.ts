@@ -4,11 +4,10 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { CIFAR100_RECORD_BYTES } from '../../src/data/cifar.js';
-import { cliProgressReporter, downloadFile, fetchDataset, type DownloadProgress } from '../../src/data/fetch.js';
+import { downloadFile, fetchDataset, type DownloadProgress } from '../../src/data/fetch.js';
 import { locateDataset } from '../../src/data/locate.js';
 import { DATASETS, loadDataset, type DatasetSpec } from '../../src/data/registry.js';
 import { makeTar, sharedDatasets, sharedFolder, temporaryFolder } from './helpers.js';
@@ -229,15 +228,4 @@ test('unpacks an official-style CIFAR-100 tar.gz and verifies the extracted file
   await assert.rejects(fetchDataset(specWith('2'.repeat(64)), { dir: badDir, env: {} }), /cifar-100-binary\/train\.bin in cifar-100-binary\.tar\.gz is corrupt/);
   assert.equal(existsSync(join(badDir, 'cifar-100-binary.tar.gz')), false);
   assert.equal(existsSync(join(badDir, 'train.bin')), false);
-});
-
-test('cliProgressReporter draws a bar with size, rate and ETA', () => {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk) => (text += chunk));
-  const reporter = cliProgressReporter({ stream, drawWithoutTerminal: true });
-  reporter.onProgress({ file: 'train.bin.gz', bytes: 0, total: 4_000_000, rate: 0, resumedFrom: 0, done: false });
-  reporter.onProgress({ file: 'train.bin.gz', bytes: 4_000_000, total: 4_000_000, rate: 2_000_000, resumedFrom: 0, done: true });
-  reporter.stop();
-  assert.match(text, /train\.bin\.gz \[.*\] 100% \| 4\.0\/4\.0 MB \| 2\.0 MB\/s \| ETA/);
 });

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { cliProgressReporter, fetchDataset } from '../../data/fetch.js';
+import { fetchDataset } from '../../data/fetch.js';
 import { datasetNames, getDatasetSpec } from '../../data/registry.js';
-import { info } from '../progress.js';
+import { downloadProgress, info } from '../progress.js';
 
 interface FetchArgs {
   name: string;
@@ -20,7 +20,7 @@ const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('mirror', { type: 'string', describe: 'base URL of a mirror laid out as <mirror>/<dataset folder>/<file> (default: $ONNX_CIL_DATA_MIRROR, else official)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (files, folder, source) on stdout' }) as Argv<FetchArgs>,
   handler: async (a) => {
-    const progress = cliProgressReporter();
+    const progress = downloadProgress();
     try {
       const r = await fetchDataset(a.name, { dir: a.dir, mirror: a.mirror, onProgress: progress.onProgress });
       info(`${a.name}: ${r.files.length} files in ${r.dir} (${r.skipped.length} already present) from ${r.source}`);
