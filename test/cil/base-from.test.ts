@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCilCheckpoint } from '../../src/cil/checkpoint.js';
-import { runProtocol, type RunOptions } from '../../src/cil/run.js';
+import { resolveMethod } from '../../src/cil/methods/index.js';
+import { phaseZeroIdentity, runProtocol, type RunOptions } from '../../src/cil/run.js';
 import { temporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
 
 const CLASSES = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
@@ -44,4 +45,12 @@ test('phase 0 is shared between protocols that differ only after it (5- vs 10-ph
       name,
     );
   }
+});
+
+test('phase 0 is shared only between methods that train it identically', () => {
+  assert.equal(resolveMethod('spb').policy.basePhaseLoss, undefined);
+  assert.equal(phaseZeroIdentity('spb', {}), phaseZeroIdentity('ft', { classifierInit: 'prototype' }));
+  assert.notEqual(phaseZeroIdentity('spb', {}), phaseZeroIdentity('spb-m', {}));
+  assert.equal(phaseZeroIdentity('spb-m', { distillation: false, readout: 'ensemble', rotations: 4 }), phaseZeroIdentity('spb-m', { readout: 'ensemble', rotations: 4 }));
+  assert.notEqual(phaseZeroIdentity('spb-i', { selfSupervised: 'rotation' }), phaseZeroIdentity('spb-i', { selfSupervised: 'contrastive' }));
 });
