@@ -59,17 +59,20 @@ test('a failure while building a batch in the worker reaches the consumer', asyn
 });
 
 test('the compiled JavaScript prefetcher runs its worker under plain node', async (t) => {
-  // Compile src/data like tsc does for dist/, then run it without tsx to exercise the `.js` worker path.
+  // Compile src/data (and the shared helpers it imports) like tsc does for dist/, then run it without tsx to
+  // exercise the `.js` worker path.
   const out = temporaryFolder(t);
-  const sourceDir = join(repoRoot, 'src', 'data');
-  mkdirSync(join(out, 'src', 'data'), { recursive: true });
   writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'compiled-check', type: 'module' }));
-  for (const file of readdirSync(sourceDir).filter((name) => name.endsWith('.ts'))) {
-    const { outputText } = ts.transpileModule(readFileSync(join(sourceDir, file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-      fileName: file,
-    });
-    writeFileSync(join(out, 'src', 'data', file.replace(/\.ts$/, '.js')), outputText);
+  for (const folder of ['data', 'util']) {
+    const sourceDir = join(repoRoot, 'src', folder);
+    mkdirSync(join(out, 'src', folder), { recursive: true });
+    for (const file of readdirSync(sourceDir).filter((name) => name.endsWith('.ts'))) {
+      const { outputText } = ts.transpileModule(readFileSync(join(sourceDir, file), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+        fileName: file,
+      });
+      writeFileSync(join(out, 'src', folder, file.replace(/\.ts$/, '.js')), outputText);
+    }
   }
   writeFileSync(
     join(out, 'check.js'),
