@@ -73,7 +73,12 @@ export class Classifier<I = ImageInput> {
     }
     const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
     if (bytes.byteLength === 0) throw new Error(`${source} is empty`);
-    const model = decodeModel(bytes);
+    let model: ModelProto;
+    try {
+      model = decodeModel(bytes);
+    } catch (err) {
+      throw new Error(`${source} cannot be read: ${(err as Error).message} (is it an exported .onnx model, complete and undamaged?)`);
+    }
     const info = parseModelInfo(model.metadata_props ?? [], source);
     const inputs = model.graph.input.map((v) => v.name);
     const outputs = model.graph.output.map((v) => v.name);

@@ -138,7 +138,7 @@ function checkPhaseFiles(outDir: string, completedPhases: number): void {
     try {
       saved = loadCilCheckpoint(path).meta;
     } catch (err) {
-      throw new Error(`cannot resume: ${path} is damaged (${(err as Error).message.replace(/; delete it.*$/, '')}); restore it, or start the run again with --force`);
+      throw new Error(`cannot resume: ${path} is damaged (${(err as Error).message.replace(/; restore it.*$/, '')}); restore it, or start the run again with --force`);
     }
     if (saved.phase !== phase) throw new Error(`cannot resume: ${path} holds phase ${saved.phase}, not phase ${phase}; restore it, or start the run again with --force`);
   }

@@ -92,7 +92,7 @@ export function decodeCheckpoint<M extends object = Record<string, unknown>>(byt
   try {
     model = decodeModel(bytes);
   } catch (err) {
-    throw new Error(`${source} is corrupt or truncated (${(err as Error).message}); delete it or train again without --resume`);
+    throw new Error(`${source} is corrupt or truncated (${(err as Error).message}); restore it, or use another checkpoint`);
   }
   const raw = model.metadata_props?.find((p) => p.key === CHECKPOINT_META_KEY)?.value;
   if (!raw) throw new Error(`${source} is an ONNX model but not an onnx-cil checkpoint (no ${CHECKPOINT_META_KEY} metadata)`);

@@ -142,6 +142,21 @@ describe('one-line errors', () => {
     assert.deepEqual(readdirSync(dir).filter((f) => /\.tmp-\d+$/.test(f)), []);
   });
 
+  it('names the file that is not an ONNX model, whichever command reads it', async () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'hello\n');
+    const [inspected, predicted, exported] = await Promise.all([
+      cli(['inspect', text]),
+      cli(['predict', '--model', text, text]),
+      cli(['export', '--from', text, '--out', join(dir, 'from-text.onnx')]),
+    ]);
+    const file = escape(text);
+    assert.match(inspected.stderr, new RegExp(`^onnx-cil: error: ${file} cannot be read: not a valid ONNX model: [^\n]+ \\(is it a complete \\.onnx file\\?\\)\n$`));
+    assert.match(predicted.stderr, new RegExp(`^onnx-cil: error: ${file} cannot be read: not a valid ONNX model: [^\n]+ \\(is it an exported \\.onnx model, complete and undamaged\\?\\)\n$`));
+    assert.match(exported.stderr, new RegExp(`^onnx-cil: error: ${file} is corrupt or truncated \\(not a valid ONNX model: [^\n]+\\); restore it, or use another checkpoint\n$`));
+    for (const r of [inspected, predicted, exported]) assert.equal(r.status, 1);
+  });
+
   it('caps threads at the cores with a notice, exports over an existing file only with --force, and inspect warns', async () => {
     const [capped, forced, inspected] = await Promise.all([
       cli(['eval', '--model', join(dir, 'missing.onnx'), '--dataset', 'fashion-mnist-mini', '--threads', String(cores + 997)]),

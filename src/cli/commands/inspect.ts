@@ -117,7 +117,12 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     } catch {
       throw new Error(`cannot read ${a.file}`);
     }
-    const s = inspectModel(bytes);
+    let s: ReturnType<typeof inspectModel>;
+    try {
+      s = inspectModel(bytes);
+    } catch (err) {
+      throw new Error(`${a.file} cannot be read: ${(err as Error).message} (is it a complete .onnx file?)`);
+    }
     if (a.json) {
       process.stdout.write(JSON.stringify(s) + '\n');
       return;
