@@ -84,9 +84,6 @@ export function datasetCacheDir(name: string, env: Environment = process.env): s
   return join(datasetCacheRoot(env), name);
 }
 
-// Re-exported because callers (and tests) have imported it from here since the dataset search was written.
-export { packageRoot };
-
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();

@@ -87,6 +87,10 @@ export function shapeToString(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/**
+ * Number of elements of a tensor of this shape (1 for a scalar).
+ * @example sizeOf([2, 3, 4]); // 24
+ */
 export function sizeOf(shape: Shape): number {
   return shape.reduce((a, d) => a * d, 1);
 }

@@ -2,7 +2,7 @@
  * Where a model's parameters come from when a graph is built: graph inputs (training state fed each step) or
  * initializers (checkpoints, exported models, the frozen teacher inside a class-incremental training graph).
  */
-import { constTensor, type GraphBuilder, type Shape, type Value } from '../graph/builder.js';
+import { constTensor, sizeOf, type GraphBuilder, type Shape, type Value } from '../graph/builder.js';
 import { reshape, slice } from '../graph/ops/index.js';
 import { SeededRandom } from '../util/rng.js';
 
@@ -56,7 +56,7 @@ export interface ParamSource {
 
 /** Deterministic initial values for a parameter (seeded per parameter name, so adding a layer does not shift others). */
 export function initialValue(info: Pick<ParamInfo, 'name' | 'shape' | 'init'>, seed: number): Float32Array {
-  const size = info.shape.reduce((a, d) => a * d, 1);
+  const size = sizeOf(info.shape);
   const out = new Float32Array(size);
   const init = info.init;
   if (init.kind === 'constant') return out.fill(init.value);
@@ -68,7 +68,7 @@ export function initialValue(info: Pick<ParamInfo, 'name' | 'shape' | 'init'>, s
     return out;
   }
   // Kaiming normal, fan_out mode, ReLU gain (PyTorch's kaiming_normal_(mode='fan_out', nonlinearity='relu')).
-  const fanOut = info.shape[0]! * info.shape.slice(2).reduce((a, d) => a * d, 1);
+  const fanOut = info.shape[0]! * sizeOf(info.shape.slice(2));
   const std = Math.sqrt(2 / fanOut);
   for (let i = 0; i < size; i += 2) {
     const u1 = 1 - rng.nextFloat();
@@ -190,7 +190,7 @@ export class ConstantParams implements ParamSource {
     const key = this.graph.scoped(name);
     const data = this.state.get(key);
     if (!data) throw new Error(`missing parameter "${key}" in the saved state`);
-    const size = shape.reduce((a, d) => a * d, 1);
+    const size = sizeOf(shape);
     if (data.length !== size) throw new Error(`parameter "${key}" has ${data.length} values, the model needs ${size} ([${shape.join(', ')}])`);
     this.infos.set(key, { name: key, shape: [...shape], kind, group: this.group, init });
     const full = `${this.prefix}${key}`;

@@ -3,7 +3,7 @@
  * them), plus the optimiser state as extra initializers and the run's metadata as JSON in metadata_props.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { GraphBuilder, type Value } from '../graph/builder.js';
+import { GraphBuilder, sizeOf, type Value } from '../graph/builder.js';
 import { decodeModel, encodeModel, makeTensorProto, tensorData } from '../graph/onnx-proto.js';
 import { ConstantParams, type StateDict } from '../nn/params.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -117,7 +117,7 @@ export function decodeCheckpoint<M extends object = Record<string, unknown>>(byt
     }
     if (!(data instanceof Float32Array)) continue;
     const dims = (t.dims ?? []).map(Number);
-    if (data.length !== dims.reduce((a, d) => a * d, 1)) throw new Error(`${source}: tensor ${t.name} is truncated`);
+    if (data.length !== sizeOf(dims)) throw new Error(`${source}: tensor ${t.name} is truncated`);
     state.set(t.name, data);
     shapes.set(t.name, dims);
   }

@@ -3,6 +3,7 @@
  * step's inputs as the same onnxruntime tensors (no copies through JavaScript arrays).
  */
 import type { Tensor } from 'onnxruntime-common';
+import { sizeOf } from '../graph/builder.js';
 import { createBackend, type Backend, type BackendOptions } from '../runtime/backend.js';
 import { initialValue, type ParamInfo, type StateDict } from '../nn/params.js';
 import { lrInputName, STATE_INPUT, STATE_OUTPUT, type EvalGraph, type TrainingGraph } from './training-graph.js';
@@ -18,7 +19,7 @@ export interface StepResult {
 export function completeState(infos: readonly ParamInfo[], state: StateDict, seed: number): StateDict {
   const out: StateDict = new Map(state);
   for (const p of infos) {
-    const size = p.shape.reduce((a, d) => a * d, 1);
+    const size = sizeOf(p.shape);
     const have = out.get(p.name);
     if (have) {
       if (have.length !== size) throw new Error(`state "${p.name}" has ${have.length} values, the graph needs ${size} ([${p.shape.join(', ')}])`);
@@ -128,7 +129,7 @@ export class EvalSession {
   /** Runs a batch of up to batchSize images (a short batch is zero-padded; extra rows are dropped from results). */
   async run(x: Float32Array, count: number, params: ReadonlyMap<string, Tensor> | StateDict): Promise<Record<string, Float32Array>> {
     const { ort, session } = this.backend;
-    const per = this.inputShape.reduce((a, d) => a * d, 1);
+    const per = sizeOf(this.inputShape);
     if (count > this.batchSize) throw new Error(`eval batch of ${count} exceeds ${this.batchSize}`);
     let data = x;
     if (count < this.batchSize) {

@@ -5,7 +5,7 @@
 import { gradients } from '../autodiff/backprop.js';
 import type { GradTarget } from '../autodiff/rule.js';
 import type { Device } from '../runtime/backend.js';
-import { GraphBuilder, type Value } from '../graph/builder.js';
+import { GraphBuilder, sizeOf, type Value } from '../graph/builder.js';
 import { encodeModel } from '../graph/onnx-proto.js';
 import { argMax, cast, concat, equal, reduceSum, reshape } from '../graph/ops/index.js';
 import { InputParams, PackedParams, type BatchNormMode, type ParamInfo, type StateSlot } from '../nn/params.js';
@@ -83,7 +83,7 @@ function stateLayout(infos: readonly ParamInfo[], trainable: readonly ParamInfo[
   const slots: StateSlot[] = [];
   let offset = 0;
   const push = (name: string, shape: readonly number[]) => {
-    const size = shape.reduce((a, d) => a * d, 1);
+    const size = sizeOf(shape);
     slots.push({ name, shape: [...shape], offset, size });
     offset += size;
   };

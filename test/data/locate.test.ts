@@ -4,14 +4,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { classCounts } from '../../src/data/dataset.js';
-import {
-  datasetCacheDir,
-  datasetCacheRoot,
-  DatasetNotFoundError,
-  locateDataset,
-  packageRoot,
-} from '../../src/data/locate.js';
+import { datasetCacheDir, datasetCacheRoot, DatasetNotFoundError, locateDataset } from '../../src/data/locate.js';
 import { DATASETS, datasetNames, getDatasetSpec, loadDataset } from '../../src/data/registry.js';
+import { packageRoot } from '../../src/util/package-root.js';
 import { repoRoot, sharedFolder, temporaryFolder } from './helpers.js';
 
 const fashion = getDatasetSpec('fashion-mnist');
