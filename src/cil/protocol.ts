@@ -66,6 +66,11 @@ export const ProtocolSchema = z
     augmentation: z.strictObject({ padding: z.number().int().min(0), flip: z.boolean() }),
     seed: z.number().int().default(1),
     evalBatchSize: z.number().int().positive().default(256),
+    /**
+     * Set: hold out this fraction of every class's training images (stratified, seeded) and evaluate on them
+     * instead of the test set, for choosing hyper-parameters; the model trains on the rest.
+     */
+    validationFraction: z.number().gt(0).lt(1).optional(),
   })
   .refine((p) => p.classOrder.kind !== 'explicit' || p.classOrder.classes.length >= p.baseClasses + p.increment * p.incrementalPhases, {
     message: 'the explicit class order lists fewer classes than baseClasses + increment * incrementalPhases',

@@ -7,11 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLabelMap } from '../data/batches.js';
 import { indicesOfClasses, type ImageDataset } from '../data/dataset.js';
+import { stratifiedSplit } from '../data/split.js';
 import { getModelSpec } from '../nn/models.js';
 import type { Device } from '../runtime/backend.js';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/atomic-file.js';
 import { lockFolder } from '../util/lock.js';
 import { prepareOutputFolder, removeRunOutputs, runOutputsIn } from '../util/output-folder.js';
+import { deriveSeed } from '../util/rng.js';
 import type { EpochEvent, StepEvent } from '../train/loop.js';
 import { loadCilCheckpoint, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta, type RunProgress } from './checkpoint.js';
 import { loadProtocolData } from './data.js';
@@ -95,6 +97,16 @@ function checkImages(protocol: Protocol, ds: ImageDataset): void {
   }
 }
 
+/** Seed tag of the validation split, so the split does not move with the batch order of any phase. */
+const VALIDATION_SPLIT_TAG = 0x7a11d;
+
+/** The data a run trains and evaluates on: the test set, or a validation split of the training set. */
+function heldOut(protocol: Protocol, data: { train: ImageDataset; test: ImageDataset }): { train: ImageDataset; test: ImageDataset } {
+  if (protocol.validationFraction === undefined) return data;
+  const { fit, validation } = stratifiedSplit(data.train, protocol.validationFraction, deriveSeed(protocol.seed, VALIDATION_SPLIT_TAG));
+  return { train: fit, test: validation };
+}
+
 /**
  * What makes a method's phase 0 what it is: plain cross-entropy on one head for every method on the default model
  * (SPB, FT, proto, joint share it), otherwise the method and its settings that act in phase 0 (SPB-M's heads and
@@ -119,9 +131,20 @@ function loadSharedBase(
   const ours = phaseZeroIdentity(method.name, method.config);
   if (theirs !== ours) throw new Error(`--base-from ${runDir}: its phase 0 was trained by ${meta.method} (${theirs}); ${method.name} trains phase 0 differently (${ours})`);
   const phase0 = (p: Protocol, scale: number) =>
-    JSON.stringify({ data: p.data, model: p.model, order: p.classOrder, base: p.baseClasses, schedule: p.schedules.base, aug: p.augmentation, seed: p.seed, evalBatchSize: p.evalBatchSize, scale });
+    JSON.stringify({
+      data: p.data,
+      model: p.model,
+      order: p.classOrder,
+      base: p.baseClasses,
+      schedule: p.schedules.base,
+      aug: p.augmentation,
+      seed: p.seed,
+      evalBatchSize: p.evalBatchSize,
+      validation: p.validationFraction ?? 0,
+      scale,
+    });
   if (phase0(meta.protocol, meta.epochsScale) !== phase0(protocol, epochsScale)) {
-    throw new Error(`--base-from ${runDir}: its phase 0 was trained with other data, model, class order, base schedule, seed or epochs scale`);
+    throw new Error(`--base-from ${runDir}: its phase 0 was trained with other data, model, class order, base schedule, seed, validation split or epochs scale`);
   }
   return { state: { ...state, teacher: null }, evaluation: meta.evaluations[0]!, wallSeconds: (meta as { wallSeconds?: number }).wallSeconds ?? 0 };
 }
@@ -191,7 +214,7 @@ async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult
     }
   }
 
-  const { train, test } = await loadProtocolData(protocol.data, opts.dataPath);
+  const { train, test } = heldOut(protocol, await loadProtocolData(protocol.data, opts.dataPath));
   checkImages(protocol, train);
   const order = resolveClassOrder(protocol.classOrder, train.classNames.length);
   const groups = phaseGroups(protocol, order);
@@ -259,21 +282,15 @@ async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult
   });
 
   const phases = groups.length;
-  if (opts.baseFrom && !resuming) {
-    const meta = metaFor(0);
-    saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(0)), learner, meta);
-    saveCilCheckpoint(latestPath, learner, meta);
-  }
-  for (let phase = progress.completedPhases; phase < phases; phase++) {
+  const phaseData = (phase: number): PhaseData => {
     const seen = groups.slice(0, phase + 1).flat();
-    const oldClasses = phase === 0 ? 0 : groups.slice(0, phase).flat().length;
-    const data: PhaseData = {
+    return {
       phase,
       train,
       labelMap: buildLabelMap(seen, train.classNames.length),
       newIndices: indicesOfClasses(train, groups[phase]!),
       seenIndices: policy.laterPhaseData === 'seen' ? indicesOfClasses(train, seen) : undefined,
-      oldClasses,
+      oldClasses: phase === 0 ? 0 : groups.slice(0, phase).flat().length,
       newClasses: groups[phase]!.length,
       schedule: phase === 0 ? protocol.schedules.base : protocol.schedules.incremental,
       epochsScale,
@@ -281,6 +298,28 @@ async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult
       bnMode: phase === 0 ? 'train' : protocol.laterPhaseBn,
       seed: phaseSeed(protocol.seed, phase),
     };
+  };
+  const evaluationData = (phase: number, labelMap: Int32Array): EvaluationData => ({
+    test,
+    labelMap,
+    indices: indicesOfClasses(test, groups.slice(0, phase + 1).flat()),
+    groupOfOutput: Int32Array.from(groups.slice(0, phase + 1).flatMap((g, k) => g.map(() => k))),
+    phase,
+  });
+  if (opts.baseFrom && !resuming) {
+    // A method that reads out with class statistics adds them to a shared phase 0 that lacks them, and its phase-0
+    // accuracy is that of its own readout (the training time stays the shared run's).
+    const base = phaseData(0);
+    if (await learner.completeStatistics(base)) {
+      const shared = evaluations[0]!;
+      evaluations = [await learner.evaluate(evaluationData(0, base.labelMap), { seconds: shared.trainSeconds, images: shared.trainImages })];
+    }
+    const meta = metaFor(0);
+    saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(0)), learner, meta);
+    saveCilCheckpoint(latestPath, learner, meta);
+  }
+  for (let phase = progress.completedPhases; phase < phases; phase++) {
+    const data = phaseData(phase);
     for (const cls of groups[phase]!) {
       if (!data.newIndices.some((i) => train.labels[i] === cls)) throw new Error(`class "${train.classNames[cls]}" has no training images`);
     }
@@ -307,14 +346,7 @@ async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult
     });
     stats.lastEpoch = trained.lastEpoch;
     await learner.afterPhase(data);
-    const evalData: EvaluationData = {
-      test,
-      labelMap: data.labelMap,
-      indices: indicesOfClasses(test, seen),
-      groupOfOutput: Int32Array.from(groups.slice(0, phase + 1).flatMap((g, k) => g.map(() => k))),
-      phase,
-    };
-    const evaluation = await learner.evaluate(evalData, stats);
+    const evaluation = await learner.evaluate(evaluationData(phase, data.labelMap), stats);
     evaluations = [...evaluations, evaluation];
     progress = { completedPhases: phase + 1, current: null };
     const meta = metaFor(phase);

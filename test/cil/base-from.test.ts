@@ -38,10 +38,12 @@ test('phase 0 is shared between protocols that differ only after it (5- vs 10-ph
   otherSeed.seed = 4;
   const otherOrder = tinyProtocol(4, 6);
   otherOrder.classOrder = { kind: 'explicit', classes: [1, 0, 2, 3, 4, 5] };
-  for (const [name, protocol] of Object.entries({ moreBase, otherSchedule, otherSeed, otherOrder })) {
+  const validation = tinyProtocol(4, 6);
+  validation.validationFraction = 0.25;
+  for (const [name, protocol] of Object.entries({ moreBase, otherSchedule, otherSeed, otherOrder, validation })) {
     await assert.rejects(
       runProtocol({ ...common, protocol, outDir: join(root, name), baseFrom: join(root, 'coarse') }),
-      /--base-from .* other data, model, class order, base schedule, seed or epochs scale/,
+      /--base-from .* other data, model, class order, base schedule, seed, validation split or epochs scale/,
       name,
     );
   }
@@ -53,4 +55,17 @@ test('phase 0 is shared only between methods that train it identically', () => {
   assert.notEqual(phaseZeroIdentity('spb', {}), phaseZeroIdentity('spb-m', {}));
   assert.equal(phaseZeroIdentity('spb-m', { distillation: false, readout: 'ensemble', rotations: 4 }), phaseZeroIdentity('spb-m', { readout: 'ensemble', rotations: 4 }));
   assert.notEqual(phaseZeroIdentity('spb-i', { selfSupervised: 'rotation' }), phaseZeroIdentity('spb-i', { selfSupervised: 'contrastive' }));
+});
+
+test('a validation run trains on part of the training images and evaluates on the held-out rest, never the test set', async (t) => {
+  const root = temporaryFolder(t);
+  await writeImageFolder(join(root, 'data', 'train'), CLASSES.slice(0, 4), 16);
+  await writeImageFolder(join(root, 'data', 'val'), CLASSES.slice(0, 4), 4);
+  const protocol = tinyProtocol(2, 4);
+  protocol.validationFraction = 0.25;
+  const run = await runProtocol({ protocol, preset: 'tiny', method: 'proto', dataPath: join(root, 'data'), threads: 1, workers: 0, outDir: join(root, 'run') });
+  // 4 of every class's 16 training images are held out: 8, 12, 16 evaluation images as classes arrive (the test set has 4 per class).
+  assert.deepEqual(run.phases.map((p) => p.testImages), [8, 12, 16]);
+  // 12 training images per class remain: phase 0 trains on 24 of them per epoch (batches of 8).
+  assert.equal(run.phases[0]!.trainImages, 2 * 24);
 });

@@ -40,4 +40,10 @@ test('gauss keeps Gaussian statistics of every class in its checkpoints and pred
   const pooled = pooledCovariance(base);
   for (let i = 0; i < d * d; i++) assert.ok(Math.abs(pooled[i]! - g0.statistics!.pooled[i]!) < 1e-6);
   assert.equal(loadCilCheckpoint(join(root, 'proto', 'phase-2.onnx')).state.statistics, null, 'methods without a Gaussian readout keep none');
+
+  // A phase 0 shared from proto (which keeps no statistics) gets them added and is evaluated with the Gaussian readout.
+  const shared = await runProtocol({ ...common, method: 'gauss', outDir: join(root, 'shared'), methodConfig: { priorStrength: 5, shrinkage: 0.2 }, baseFrom: join(root, 'proto') });
+  const accuracies = (r: typeof gauss) => r.phases.map((p) => [p.accuracy, p.top5, p.groupAccuracy, p.readouts]);
+  assert.deepEqual(accuracies(shared), accuracies(gauss));
+  assert.deepEqual(loadCilCheckpoint(join(root, 'shared', 'phase-0.onnx')).state.statistics, g0.statistics);
 });

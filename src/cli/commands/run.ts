@@ -20,6 +20,7 @@ interface RunArgs extends RuntimeArgs {
   'reciprocal-weights'?: boolean;
   'classifier-init'?: 'prototype' | 'random';
   'method-config'?: string;
+  'validation-fraction'?: number;
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
@@ -56,6 +57,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
         describe:
           'JSON object of method settings, validated by the method (e.g. spb-m: {"readout":"single","rotations":4}; spb-i: {"selfSupervised":"contrastive","selfSupervisedWeight":0.5,"rotationAngles":"every"})',
       })
+      .option('validation-fraction', {
+        type: 'number',
+        describe: 'hold out this fraction of every class\'s training images (stratified, seeded) and evaluate on it instead of the test set: for choosing hyper-parameters',
+      })
       .option('workers', WORKERS_OPTION)
       .example('$0 run', 'the default: SPB on fmnist-mini-b5-p5, a few minutes on 2 cores')
       .example('$0 run --preset fmnist-b5-p5 --method spb-m --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'SPB-M: four rotation heads, combined at test time')
@@ -66,6 +71,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const protocol = loadProtocol(a.preset);
     if (a.seed !== undefined) protocol.seed = a.seed;
     if (a.bn) protocol.laterPhaseBn = a.bn;
+    const fraction = a['validation-fraction'];
+    if (fraction !== undefined) {
+      if (!(fraction > 0 && fraction < 1)) throw new Error(`--validation-fraction must be between 0 and 1 (exclusive), got ${fraction}`);
+      protocol.validationFraction = fraction;
+    }
     let methodConfig: Record<string, unknown> = {};
     if (a['method-config'] !== undefined) {
       let parsed: unknown;
@@ -80,7 +90,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (a.distillation !== undefined) methodConfig['distillation'] = a.distillation;
     if (a['reciprocal-weights'] !== undefined) methodConfig['reciprocalWeights'] = a['reciprocal-weights'];
     if (a['classifier-init'] !== undefined) methodConfig['classifierInit'] = a['classifier-init'];
-    const out = a.out ?? defaultRunFolder(protocol.name, a.method, protocol.seed, a['epochs-scale']);
+    const out = a.out ?? defaultRunFolder(protocol.name, a.method, protocol.seed, a['epochs-scale']) + (fraction === undefined ? '' : `-val${fraction}`);
     const bar = createProgress('phase {phase} epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {rate} | ETA {eta_formatted}');
     let legend = false;
     let barKey = '';
