@@ -55,16 +55,33 @@ async function main(): Promise<void> {
   }
   await clf.dispose();
   const average = phases.reduce((a, p) => a + p.accuracy, 0) / phases.length;
-  const other = compare ? (JSON.parse(readFileSync(compare, 'utf8')) as { method?: string; phases: { accuracy: number }[]; averageIncrementalAccuracy: number }) : null;
-  const result = { run, examplesPerClass: Number.isFinite(examples) ? examples : 'all', phases, averageIncrementalAccuracy: average, finalAccuracy: phases.at(-1)!.accuracy, compare: other && { file: compare, method: other.method, phases: other.phases.map((p) => p.accuracy), averageIncrementalAccuracy: other.averageIncrementalAccuracy } };
+  const other = compare
+    ? (JSON.parse(readFileSync(compare, 'utf8')) as { method?: string; phases: { accuracy: number }[]; averageIncrementalAccuracy: number })
+    : null;
+  const result = {
+    run,
+    examplesPerClass: Number.isFinite(examples) ? examples : 'all',
+    phases,
+    averageIncrementalAccuracy: average,
+    finalAccuracy: phases.at(-1)!.accuracy,
+    compare: other && {
+      file: compare,
+      method: other.method,
+      phases: other.phases.map((p) => p.accuracy),
+      averageIncrementalAccuracy: other.averageIncrementalAccuracy,
+    },
+  };
   if (flags.json) {
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   process.stdout.write(`in-app class addition from ${phase0} (${result.examplesPerClass} training images per new class)\n`);
   process.stdout.write(`| phase | classes | in-app addition |${other ? ` ${other.method ?? 'compared run'} |` : ''}\n|---|---|---|${other ? '---|' : ''}\n`);
-  for (const p of phases) process.stdout.write(`| ${p.phase} | ${p.classesSeen} | ${pct(p.accuracy)} |${other ? ` ${other.phases[p.phase] ? pct(other.phases[p.phase]!.accuracy) : '-'} |` : ''}\n`);
+  for (const p of phases) {
+    const otherCell = other ? ` ${other.phases[p.phase] ? pct(other.phases[p.phase]!.accuracy) : '-'} |` : '';
+    process.stdout.write(`| ${p.phase} | ${p.classesSeen} | ${pct(p.accuracy)} |${otherCell}\n`);
+  }
   process.stdout.write(`| average incremental | | ${pct(average)} |${other ? ` ${pct(other.averageIncrementalAccuracy)} |` : ''}\n`);
 }
 

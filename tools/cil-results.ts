@@ -18,30 +18,43 @@ if (files.length === 0) {
   process.exit(2);
 }
 const results = files.map((f) => ({ file: basename(f), r: JSON.parse(readFileSync(f, 'utf8')) as RunResult }));
-results.sort((a, b) => a.r.preset.localeCompare(b.r.preset) || a.r.epochsScale - b.r.epochsScale || a.r.bn.localeCompare(b.r.bn) || a.r.method.localeCompare(b.r.method) || a.r.seed - b.r.seed);
+results.sort(
+  (a, b) =>
+    a.r.preset.localeCompare(b.r.preset) ||
+    a.r.epochsScale - b.r.epochsScale ||
+    a.r.bn.localeCompare(b.r.bn) ||
+    a.r.method.localeCompare(b.r.method) ||
+    a.r.seed - b.r.seed,
+);
 
 const lines = [
   '| preset | scale | BN later | method | seed | top-1 per phase (%) | avg. inc. acc. | final acc. | forgetting | BWT | NCM avg. inc. | readouts avg. inc. | final acc. per class group (%) | wall (s) | train img/s | file |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ...results.map(({ file, r }) =>
-    [
-      r.preset,
-      r.epochsScale,
-      r.bn,
-      r.method,
-      r.seed,
-      r.phases.map((p) => pct(p.accuracy)).join(' / '),
-      pct(r.averageIncrementalAccuracy),
-      pct(r.finalAccuracy),
-      pct(r.forgetting),
-      pct(r.backwardTransfer),
-      pct(r.averageIncrementalNcmAccuracy),
-      r.averageIncrementalReadouts ? Object.entries(r.averageIncrementalReadouts).map(([k, v]) => `${k} ${pct(v)}`).join(', ') : '–',
-      r.phases.at(-1)!.groupAccuracy.map(pct).join(' / '),
-      r.wallSeconds.toFixed(0),
-      r.imagesPerSecond.toFixed(0),
-      file,
-    ].join(' | '),
-  ).map((row) => `| ${row} |`),
+  ...results
+    .map(({ file, r }) =>
+      [
+        r.preset,
+        r.epochsScale,
+        r.bn,
+        r.method,
+        r.seed,
+        r.phases.map((p) => pct(p.accuracy)).join(' / '),
+        pct(r.averageIncrementalAccuracy),
+        pct(r.finalAccuracy),
+        pct(r.forgetting),
+        pct(r.backwardTransfer),
+        pct(r.averageIncrementalNcmAccuracy),
+        r.averageIncrementalReadouts
+          ? Object.entries(r.averageIncrementalReadouts)
+              .map(([k, v]) => `${k} ${pct(v)}`)
+              .join(', ')
+          : '–',
+        r.phases.at(-1)!.groupAccuracy.map(pct).join(' / '),
+        r.wallSeconds.toFixed(0),
+        r.imagesPerSecond.toFixed(0),
+        file,
+      ].join(' | '),
+    )
+    .map((row) => `| ${row} |`),
 ];
-process.stdout.write(lines.join('\n') + '\n');
+process.stdout.write(`${lines.join('\n')}\n`);

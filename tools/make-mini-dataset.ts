@@ -85,10 +85,7 @@ function writeSubset(ds: ImageDataset, picked: number[], out: string, imagesName
   });
   const stats = channelStatistics({ images, count: picked.length, channels: 1, height: ds.height, width: ds.width });
   statistics.set(ds.name, stats);
-  return [
-    writeGzipIdx(out, imagesName, [picked.length, ds.height, ds.width], images),
-    writeGzipIdx(out, labelsName, [picked.length], labels),
-  ];
+  return [writeGzipIdx(out, imagesName, [picked.length, ds.height, ds.width], images), writeGzipIdx(out, labelsName, [picked.length], labels)];
 }
 
 const statistics = new Map<string, { mean: number[]; std: number[] }>();
@@ -103,7 +100,10 @@ function main(): void {
     ...writeSubset(test, firstPerClass(test, TEST_PER_CLASS), args.out, 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
   ];
   const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
-  const sourceDigest = (name: string) => createHash('sha256').update(readFileSync(join(args.source, name))).digest('hex');
+  const sourceDigest = (name: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(args.source, name)))
+      .digest('hex');
   const trainStats = statistics.get('train')!;
   const readme = `# fashion-mnist-mini
 

@@ -53,7 +53,8 @@ async function useModel(source: string | Blob): Promise<void> {
   await clf?.dispose();
   clf = next;
   const info = clf.info;
-  $('model-status').textContent = `loaded: ${info.model}, ${info.classNames.length} classes, input ${info.inputSize.join('x')} (${info.inputLayout}), runs on ${clf.device}`;
+  $('model-status').textContent =
+    `loaded: ${info.model}, ${info.classNames.length} classes, input ${info.inputSize.join('x')} (${info.inputLayout}), runs on ${clf.device}`;
   $('model-status').dataset['ready'] = 'true';
   refresh();
 }
@@ -138,7 +139,11 @@ const ready = modelParam ? useModel(modelParam) : Promise.resolve();
 ready.catch(showError);
 
 /** The demo's steps for automated tests (pixels as plain arrays cross the page boundary). */
-const toImage = (p: { data: number[]; width: number; height: number }): ImageDataLike => ({ data: Uint8ClampedArray.from(p.data), width: p.width, height: p.height });
+const toImage = (p: { data: number[]; width: number; height: number }): ImageDataLike => ({
+  data: Uint8ClampedArray.from(p.data),
+  width: p.width,
+  height: p.height,
+});
 Object.assign(window, {
   onnxCilDemo: {
     ready,

@@ -100,7 +100,7 @@ export async function checkGradients(
   const wrt = values.filter((_, k) => diff[k]);
   const grads = gradients(loss, wrt, { target: opts.backend?.device === 'cuda' ? 'gpu' : 'cpu', rules: opts.rules });
   g.output(loss, 'loss');
-  grads.forEach((gv, k) => g.output(gv, `grad_${wrt[k]!.name}`));
+  for (const [k, gv] of grads.entries()) g.output(gv, `grad_${wrt[k]!.name}`);
   const { ort, session } = await createBackend(encodeModel(g.toModel()), { threads: 1, ...opts.backend });
 
   const data = inputs.map((i) => i.int64 ?? i.data ?? Float32Array.from({ length: i.shape.reduce((a, d) => a * d, 1) }, () => rand() * 2 - 1));
@@ -150,10 +150,7 @@ export async function checkGradients(
   const failures = results
     .filter((r) => !r.ok)
     .map((r) => `${r.input} (${r.kind}): analytic ${r.analytic.toExponential(4)} vs numeric ${r.numeric.toExponential(4)}`);
-  const maxRelativeError = Math.max(
-    0,
-    ...results.map((r) => Math.abs(r.numeric - r.analytic) / Math.max(1e-8, Math.abs(r.numeric), Math.abs(r.analytic))),
-  );
+  const maxRelativeError = Math.max(0, ...results.map((r) => Math.abs(r.numeric - r.analytic) / Math.max(1e-8, Math.abs(r.numeric), Math.abs(r.analytic))));
   let dot = 0;
   let na = 0;
   let nn = 0;

@@ -11,7 +11,18 @@ import { runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
 
 /** Every command, in help order. */
-export const COMMANDS: readonly CommandModule<any, any>[] = Object.freeze([trainCommand, runCommand, incrementCommand, exportCommand, predictCommand, evalCommand, inspectCommand, dataCommand, doctorCommand]);
+// biome-ignore lint/suspicious/noExplicitAny: yargs' CommandModule is invariant in its argument types, so commands with different arguments share no other element type
+export const COMMANDS: readonly CommandModule<any, any>[] = Object.freeze([
+  trainCommand,
+  runCommand,
+  incrementCommand,
+  exportCommand,
+  predictCommand,
+  evalCommand,
+  inspectCommand,
+  dataCommand,
+  doctorCommand,
+]);
 
 /**
  * Runs the CLI on `argv`; errors print as one clear line (set ONNX_CIL_DEBUG=1 for the stack).

@@ -14,7 +14,11 @@ export interface RuntimeArgs {
 /** Options shared by every command that runs a model. */
 export function runtimeOptions<T>(y: Argv<T>) {
   return y
-    .option('device', { choices: ['cpu', 'cuda', 'auto'] as const, default: 'cpu' as const, describe: 'cpu, cuda (onnxruntime CUDA provider), or auto (cuda, else cpu)' })
+    .option('device', {
+      choices: ['cpu', 'cuda', 'auto'] as const,
+      default: 'cpu' as const,
+      describe: 'cpu, cuda (onnxruntime CUDA provider), or auto (cuda, else cpu)',
+    })
     .option('device-id', { type: 'number', default: 0, describe: 'CUDA device index' })
     .option('threads', { type: 'number', describe: `onnxruntime intra-op threads (default: all cores; at most ${availableParallelism()}, the cores here)` })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with the results on stdout' });

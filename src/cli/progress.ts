@@ -58,7 +58,7 @@ export function createProgress(format: string, opts: ProgressOptions = {}): Prog
       const now = performance.now();
       if (!opts.quiet && now - lastLine > 30_000) {
         lastLine = now;
-        const eta = value > from ? ((now - started) / (value - from)) * (total - value) / 1000 : 0;
+        const eta = value > from ? (((now - started) / (value - from)) * (total - value)) / 1000 : 0;
         stream.write(`  ${plainLine(format, value, total, `${Math.round(eta)}s`, payload)}\n`);
       }
     },
@@ -127,9 +127,7 @@ export function downloadProgress(opts: ProgressOptions = {}): { onProgress: (pro
 export function plainLine(format: string, value: number, total: number, eta: string, payload: ProgressPayload): string {
   const percentage = total > 0 ? Math.round((value / total) * 100) : 0;
   const fields: ProgressPayload = { ...payload, value, total, percentage, eta_formatted: eta };
-  return format
-    .replace(/\s*\|\{bar\}\|\s*/, ' | ')
-    .replace(/\{(\w+)\}/g, (whole, key: string) => (key in fields ? String(fields[key]) : whole));
+  return format.replace(/\s*\|\{bar\}\|\s*/, ' | ').replace(/\{(\w+)\}/g, (whole, key: string) => (key in fields ? String(fields[key]) : whole));
 }
 
 /**

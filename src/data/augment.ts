@@ -79,15 +79,7 @@ export class Augmenter {
    * @example
    * augmenter.transformImage(ds.images, 5 * augmenter.imageSize, x, 0, -2, 3, true);
    */
-  transformImage(
-    source: Uint8Array,
-    sourceOffset: number,
-    out: Float32Array,
-    outOffset: number,
-    shiftY: number,
-    shiftX: number,
-    mirror: boolean,
-  ): void {
+  transformImage(source: Uint8Array, sourceOffset: number, out: Float32Array, outOffset: number, shiftY: number, shiftX: number, mirror: boolean): void {
     const { channels, height, width, pixelTable } = this;
     // Columns of the output that read real pixels; the rest are padding.
     const firstColumn = mirror ? Math.max(0, shiftX) : Math.max(0, -shiftX);

@@ -59,10 +59,7 @@ export function validateDataset(ds: ImageDataset): void {
   const expectedBytes = ds.count * imageSize(ds);
   if (!(ds.images instanceof Uint8Array)) throw new Error(`${where}: images must be a Uint8Array`);
   if (ds.images.length !== expectedBytes) {
-    throw new Error(
-      `${where}: images hold ${ds.images.length} bytes but ${ds.count} images of ` +
-        `${ds.channels}x${ds.height}x${ds.width} need ${expectedBytes}`,
-    );
+    throw new Error(`${where}: images hold ${ds.images.length} bytes but ${ds.count} images of ${ds.channels}x${ds.height}x${ds.width} need ${expectedBytes}`);
   }
   if (!(ds.labels instanceof Int32Array)) throw new Error(`${where}: labels must be an Int32Array`);
   if (ds.labels.length !== ds.count) {

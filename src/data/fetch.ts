@@ -112,7 +112,9 @@ export async function downloadFile(url: string, destination: string, options: Do
     const range = parseContentRange(response.headers.get('content-range'));
     if (!range || range.start !== resumedFrom) {
       await response.body?.cancel();
-      throw new Error(`download of ${label} from ${url}: the server answered the resume request with an unexpected range (${response.headers.get('content-range')})`);
+      throw new Error(
+        `download of ${label} from ${url}: the server answered the resume request with an unexpected range (${response.headers.get('content-range')})`,
+      );
     }
     total = range.total;
   } else if (response.status === 200) {
@@ -252,11 +254,9 @@ async function fetchTarArchive(
     });
   } catch (error) {
     await rm(archive, { force: true });
-    throw new Error(
-      `${source.archiveName} from ${source.url} could not be unpacked (${(error as Error).message}); ` +
-        `it was deleted, run the fetch again`,
-      { cause: error },
-    );
+    throw new Error(`${source.archiveName} from ${source.url} could not be unpacked (${(error as Error).message}); it was deleted, run the fetch again`, {
+      cause: error,
+    });
   }
   const missing = source.members.filter((member) => !extracted.has(member.path)).map((member) => member.path);
   if (missing.length) {

@@ -33,9 +33,7 @@ const IDX_TYPES: Readonly<Record<IdxDataType, IdxTypeInfo>> = Object.freeze({
   float64: { code: 0x0e, bytes: 8, allocate: (n) => new Float64Array(n), read: (v, o) => v.getFloat64(o), write: (v, o, x) => v.setFloat64(o, x) },
 });
 
-const IDX_TYPE_BY_CODE: ReadonlyMap<number, IdxDataType> = new Map(
-  (Object.keys(IDX_TYPES) as IdxDataType[]).map((name) => [IDX_TYPES[name].code, name]),
-);
+const IDX_TYPE_BY_CODE: ReadonlyMap<number, IdxDataType> = new Map((Object.keys(IDX_TYPES) as IdxDataType[]).map((name) => [IDX_TYPES[name].code, name]));
 
 /**
  * Decodes an IDX file that is already in memory (gzip is detected and undone first).
@@ -74,15 +72,10 @@ export function parseIdx(input: Uint8Array, source = 'IDX data'): IdxArray {
   const expectedBytes = headerBytes + elements * info.bytes;
   if (!Number.isSafeInteger(expectedBytes)) throw new Error(`${source}: IDX dimensions [${dims.join(', ')}] are impossibly large`);
   if (bytes.length < expectedBytes) {
-    throw new Error(
-      `${source}: truncated IDX data: dimensions [${dims.join(', ')}] of ${dataType} need ${expectedBytes} bytes, ` +
-        `file has ${bytes.length}`,
-    );
+    throw new Error(`${source}: truncated IDX data: dimensions [${dims.join(', ')}] of ${dataType} need ${expectedBytes} bytes, file has ${bytes.length}`);
   }
   if (bytes.length > expectedBytes) {
-    throw new Error(
-      `${source}: IDX file has ${bytes.length - expectedBytes} unexpected trailing bytes after dimensions [${dims.join(', ')}]`,
-    );
+    throw new Error(`${source}: IDX file has ${bytes.length - expectedBytes} unexpected trailing bytes after dimensions [${dims.join(', ')}]`);
   }
   let data: IdxData;
   if (dataType === 'uint8') {
@@ -123,7 +116,7 @@ export function encodeIdx(array: IdxArray): Uint8Array {
   const view = new DataView(out.buffer);
   out[2] = info.code;
   out[3] = array.dims.length;
-  array.dims.forEach((size, d) => view.setUint32(4 + 4 * d, size));
+  for (const [d, size] of array.dims.entries()) view.setUint32(4 + 4 * d, size);
   if (array.dataType === 'uint8') {
     out.set(array.data as Uint8Array, headerBytes);
   } else {

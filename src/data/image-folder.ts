@@ -66,7 +66,10 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   }
   if (!options.allowEmptyClasses) {
     const empty = selected.filter((c) => c.files.length === 0).map((c) => c.name);
-    if (empty.length) throw new Error(`class folder${empty.length > 1 ? 's' : ''} ${empty.map((n) => `"${n}"`).join(', ')} in ${dir} hold${empty.length > 1 ? '' : 's'} no PNG/JPEG images`);
+    if (empty.length) {
+      const plural = empty.length > 1;
+      throw new Error(`class folder${plural ? 's' : ''} ${empty.map((n) => `"${n}"`).join(', ')} in ${dir} hold${plural ? '' : 's'} no PNG/JPEG images`);
+    }
   }
   const count = selected.reduce((a, c) => a + c.files.length, 0);
   const perImage = channels * height * width;

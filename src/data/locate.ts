@@ -70,7 +70,7 @@ export class DatasetNotFoundError extends Error {
  * datasetCacheRoot({ XDG_CACHE_HOME: '/tmp/cache' }); // '/tmp/cache/onnx-cil/datasets'
  */
 export function datasetCacheRoot(env: Environment = process.env): string {
-  const cacheHome = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(env.HOME || homedir(), '.cache');
+  const cacheHome = env['XDG_CACHE_HOME'] ? resolve(env['XDG_CACHE_HOME']) : join(env['HOME'] || homedir(), '.cache');
   return join(cacheHome, 'onnx-cil', 'datasets');
 }
 
@@ -106,11 +106,7 @@ function isFile(path: string): boolean {
  * @example
  * const { files, missing } = matchDatasetFiles('/data/cifar-100-binary', cifarSpec, 'test');
  */
-export function matchDatasetFiles(
-  dir: string,
-  layout: DatasetLayout,
-  split: Split,
-): { files: Record<string, string>; missing: string[] } {
+export function matchDatasetFiles(dir: string, layout: DatasetLayout, split: Split): { files: Record<string, string>; missing: string[] } {
   const files: Record<string, string> = {};
   const missing: string[] = [];
   for (const alternatives of layout.requiredFiles[split]) {
@@ -128,11 +124,7 @@ function rootCandidates(root: string, layout: DatasetLayout): string[] {
 }
 
 /** Tries the candidates of one data root; returns the first complete folder or a note on what was found. */
-function searchRoot(
-  root: string,
-  layout: DatasetLayout,
-  split: Split,
-): { dir: string; files: Record<string, string> } | { note: string } {
+function searchRoot(root: string, layout: DatasetLayout, split: Split): { dir: string; files: Record<string, string> } | { note: string } {
   if (!isDirectory(root)) return { note: `${root} (not a folder)` };
   const notes: string[] = [];
   for (const dir of rootCandidates(root, layout)) {

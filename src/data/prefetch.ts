@@ -33,9 +33,7 @@ export interface BuildBatchRequest {
 }
 
 /** Worker -> main thread. */
-export type PrefetchWorkerReply =
-  | { type: 'batch'; batchIndex: number; batch: Batch }
-  | { type: 'error'; batchIndex: number; message: string };
+export type PrefetchWorkerReply = { type: 'batch'; batchIndex: number; batch: Batch } | { type: 'error'; batchIndex: number; message: string };
 
 interface PendingBatch {
   resolve(batch: Batch): void;

@@ -48,18 +48,7 @@ export interface DatasetSpec extends DatasetLayout {
   read(location: DatasetLocation, split: Split): ImageDataset;
 }
 
-const FASHION_MNIST_CLASSES = Object.freeze([
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-]);
+const FASHION_MNIST_CLASSES = Object.freeze(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
 /** Statistics of the full Fashion-MNIST training set; the mini subset uses them too, so models move between the two. */
 const FASHION_MNIST_MEAN = Object.freeze([0.286]);
 const FASHION_MNIST_STD = Object.freeze([0.353]);
@@ -98,6 +87,7 @@ const FASHION_MNIST_FILES: readonly DownloadFile[] = [
 ];
 
 /** CIFAR-100 fine label names in label order (as in fine_label_names.txt). */
+// biome-ignore format: a hundred names read better packed than one per line
 const CIFAR100_CLASSES = Object.freeze([
   'apple', 'aquarium_fish', 'baby', 'bear', 'beaver', 'bed', 'bee', 'beetle', 'bicycle', 'bottle', 'bowl',
   'boy', 'bridge', 'bus', 'butterfly', 'camel', 'can', 'castle', 'caterpillar', 'cattle', 'chair',

@@ -120,10 +120,7 @@ async function writePiece(stream: WriteStream, piece: Buffer): Promise<void> {
  * const gunzipped = createReadStream('cifar-100-binary.tar.gz').pipe(createGunzip());
  * await extractTar(gunzipped, (entry) => (entry.name === 'cifar-100-binary/test.bin' ? '/tmp/test.bin' : null));
  */
-export async function extractTar(
-  source: AsyncIterable<Uint8Array>,
-  destinationFor: (entry: TarEntry) => string | null,
-): Promise<TarEntry[]> {
+export async function extractTar(source: AsyncIterable<Uint8Array>, destinationFor: (entry: TarEntry) => string | null): Promise<TarEntry[]> {
   const reader = new ByteReader(source);
   const entries: TarEntry[] = [];
   let overrideName: string | undefined;

@@ -77,7 +77,7 @@ export class Value implements TensorType {
 
 export interface GraphNode {
   readonly name: string;
-  readonly op: OpDef<any>;
+  readonly op: OpDef<object>;
   readonly inputs: readonly (Value | null)[];
   readonly outputs: readonly Value[];
   readonly attrs: object;
@@ -142,7 +142,10 @@ export class GraphBuilder {
   private nodeCounter = 0;
   private constCounter = 0;
 
-  constructor(readonly name = 'graph', readonly opset = DEFAULT_OPSET) {}
+  constructor(
+    readonly name = 'graph',
+    readonly opset = DEFAULT_OPSET,
+  ) {}
 
   /** Runs `fn` with `prefix` added to the scope of every name created inside ("layer1.0.conv1.weight"). */
   scope<T>(prefix: string, fn: () => T): T {
@@ -210,9 +213,7 @@ export class GraphBuilder {
   /** int64 constant from numbers (1-D unless `shape` says otherwise). */
   constI64(values: number | readonly number[], shape?: Shape): Value {
     const arr = typeof values === 'number' ? [values] : values;
-    return this.constant(
-      constTensor('int64', shape ?? (typeof values === 'number' ? [] : [arr.length]), BigInt64Array.from(arr.map((v) => BigInt(v)))),
-    );
+    return this.constant(constTensor('int64', shape ?? (typeof values === 'number' ? [] : [arr.length]), BigInt64Array.from(arr.map((v) => BigInt(v)))));
   }
 
   /** The literal behind a value, when it is a constant or initializer. */
@@ -232,9 +233,7 @@ export class GraphBuilder {
     for (const v of ins) {
       if (v && v.graph !== this) throw new Error(`value ${v.name} belongs to another graph`);
     }
-    const nodeName = this.scopes.length
-      ? `${this.scopes.join('/')}/${op.opType}_${this.nodeCounter++}`
-      : `${op.opType}_${this.nodeCounter++}`;
+    const nodeName = this.scopes.length ? `${this.scopes.join('/')}/${op.opType}_${this.nodeCounter++}` : `${op.opType}_${this.nodeCounter++}`;
     let types: TensorType[];
     try {
       types = op.infer(
@@ -249,7 +248,7 @@ export class GraphBuilder {
     const outputs = types.map(
       (t, i) => new Value(this, this.claim(outputNames?.[i] ?? (types.length === 1 ? nodeName : `${nodeName}:${i}`)), t.dtype, t.shape, null),
     );
-    const node: GraphNode = { name: nodeName, op: op as OpDef<any>, inputs: ins, outputs, attrs };
+    const node: GraphNode = { name: nodeName, op: op as OpDef<object>, inputs: ins, outputs, attrs };
     for (const o of outputs) (o as { producer: GraphNode | null }).producer = node;
     this.nodes.push(node);
     return outputs;

@@ -140,9 +140,7 @@ const DTYPE_TO_CODE: Readonly<Record<DType, number>> = Object.freeze({
   bool: DataType.BOOL,
   float64: DataType.DOUBLE,
 });
-const CODE_TO_DTYPE: ReadonlyMap<number, DType> = new Map(
-  Object.entries(DTYPE_TO_CODE).map(([k, v]) => [v, k as DType]),
-);
+const CODE_TO_DTYPE: ReadonlyMap<number, DType> = new Map(Object.entries(DTYPE_TO_CODE).map(([k, v]) => [v, k as DType]));
 
 export function dtypeToCode(dtype: DType): number {
   return DTYPE_TO_CODE[dtype];
@@ -229,9 +227,7 @@ export function encodeModel(model: ModelProto): Uint8Array {
   let size = 0;
   for (const t of model.graph.initializer) size += t.raw_data?.byteLength ?? 0;
   if (size > MAX_MODEL_BYTES) {
-    throw new Error(
-      `model weights take ${(size / 2 ** 30).toFixed(2)} GiB; ONNX files over 2 GiB need external data, which onnx-cil does not write`,
-    );
+    throw new Error(`model weights take ${(size / 2 ** 30).toFixed(2)} GiB; ONNX files over 2 GiB need external data, which onnx-cil does not write`);
   }
   const message = ModelProtoType.fromObject(model as unknown as Record<string, unknown>);
   return ModelProtoType.encode(message).finish();
@@ -275,21 +271,31 @@ export function tensorData(t: TensorProto): Float32Array | BigInt64Array | Int32
     // Copy into a fresh buffer: raw_data may be an unaligned view into a larger (pooled) buffer.
     const buf = new Uint8Array(raw).buffer;
     switch (dtype) {
-      case 'float32': return new Float32Array(buf, 0, count);
-      case 'int64': return new BigInt64Array(buf, 0, count);
-      case 'int32': return new Int32Array(buf, 0, count);
-      case 'float64': return new Float64Array(buf, 0, count);
+      case 'float32':
+        return new Float32Array(buf, 0, count);
+      case 'int64':
+        return new BigInt64Array(buf, 0, count);
+      case 'int32':
+        return new Int32Array(buf, 0, count);
+      case 'float64':
+        return new Float64Array(buf, 0, count);
       case 'uint8':
-      case 'bool': return new Uint8Array(buf, 0, count);
+      case 'bool':
+        return new Uint8Array(buf, 0, count);
     }
   }
   switch (dtype) {
-    case 'float32': return Float32Array.from(t.float_data ?? []);
-    case 'float64': return Float64Array.from(t.double_data ?? []);
-    case 'int64': return BigInt64Array.from((t.int64_data ?? []).map((v) => BigInt(Number(v))));
-    case 'int32': return Int32Array.from(t.int32_data ?? []);
+    case 'float32':
+      return Float32Array.from(t.float_data ?? []);
+    case 'float64':
+      return Float64Array.from(t.double_data ?? []);
+    case 'int64':
+      return BigInt64Array.from((t.int64_data ?? []).map((v) => BigInt(Number(v))));
+    case 'int32':
+      return Int32Array.from(t.int32_data ?? []);
     case 'uint8':
-    case 'bool': return Uint8Array.from(t.int32_data ?? []);
+    case 'bool':
+      return Uint8Array.from(t.int32_data ?? []);
   }
 }
 

@@ -30,7 +30,7 @@ export function sameShape(a: Shape, b: Shape): boolean {
 /** Shape after reducing `axes` (all axes when empty). */
 export function reducedShape(shape: Shape, axes: readonly number[] | undefined, keepdims: boolean): number[] {
   const rank = shape.length;
-  const set = new Set((axes && axes.length ? axes : shape.map((_, i) => i)).map((a) => normAxis(a, rank)));
+  const set = new Set((axes?.length ? axes : shape.map((_, i) => i)).map((a) => normAxis(a, rank)));
   const out: number[] = [];
   shape.forEach((d, i) => {
     if (set.has(i)) {

@@ -2,19 +2,7 @@
  * Layers over a ParamSource: the same code builds training graphs, evaluation graphs, exports and frozen teachers.
  */
 import type { Value } from '../graph/builder.js';
-import {
-  add,
-  batchNormInference,
-  batchNormTraining,
-  conv,
-  div,
-  mul,
-  reduceMean,
-  relu,
-  reshape,
-  sqrt,
-  sub,
-} from '../graph/ops/index.js';
+import { add, batchNormInference, batchNormTraining, conv, div, mul, reduceMean, relu, reshape, sqrt, sub } from '../graph/ops/index.js';
 import type { ParamSource } from './params.js';
 
 export const BN_EPSILON = 1e-5;

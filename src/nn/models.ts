@@ -51,10 +51,12 @@ function readBuiltInSpec(name: string): ModelSpec {
 
 /** Backbones by name. Read-only, specs included: every graph built in the process reads the same specs. */
 export const MODEL_REGISTRY: ReadonlyMap<string, ModelSpec> = readOnlyMap(
-  new Map(BUILT_IN_MODELS.map((name) => {
-    const spec = deepFreeze(readBuiltInSpec(name));
-    return [spec.name, spec] as const;
-  })),
+  new Map(
+    BUILT_IN_MODELS.map((name) => {
+      const spec = deepFreeze(readBuiltInSpec(name));
+      return [spec.name, spec] as const;
+    }),
+  ),
 );
 
 /** The spec of a named model, with a clear error listing the known ones. */

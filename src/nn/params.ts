@@ -7,10 +7,7 @@ import { reshape, slice } from '../graph/ops/index.js';
 import { SeededRandom } from '../util/rng.js';
 
 /** How a parameter is initialised when no saved value exists. */
-export type Init =
-  | { kind: 'kaiming-normal-fan-out' }
-  | { kind: 'constant'; value: number }
-  | { kind: 'uniform'; bound: number };
+export type Init = { kind: 'kaiming-normal-fan-out' } | { kind: 'constant'; value: number } | { kind: 'uniform'; bound: number };
 
 /** trainable: updated by the optimiser; buffer: updated by the graph itself (BatchNorm running statistics). */
 export type ParamKind = 'trainable' | 'buffer';

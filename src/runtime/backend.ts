@@ -43,17 +43,23 @@ export function registerRuntime(runtime: RuntimeName, load: () => Promise<unknow
   loaded.delete(runtime);
 }
 
+/** The module's namespace, or its default export where the package is CommonJS seen through an ES import. */
+function ortModuleOf(m: unknown): OrtModule {
+  const mod = m as OrtModule & { default?: OrtModule };
+  return mod.default?.InferenceSession ? mod.default : mod;
+}
+
 /** The onnxruntime module for `runtime`, imported once. */
 export function loadRuntime(runtime: RuntimeName = 'node'): Promise<OrtModule> {
   let p = loaded.get(runtime);
   const registered = loaders.get(runtime);
   if (!p && registered) {
-    p = registered().then((m: any) => (m.default?.InferenceSession ? m.default : m) as OrtModule);
+    p = registered().then(ortModuleOf);
     loaded.set(runtime, p);
   }
   if (!p) {
     const name = runtime === 'node' ? 'onnxruntime-node' : 'onnxruntime-web';
-    p = import(/* @vite-ignore */ name).then((m: any) => (m.default?.InferenceSession ? m.default : m) as OrtModule);
+    p = import(/* @vite-ignore */ name).then(ortModuleOf);
     loaded.set(runtime, p);
   }
   return p;
@@ -97,7 +103,7 @@ export function describeCudaFailure(err: unknown, missing: string | null = null)
   const lib = missing ?? /lib[\w.+-]+\.so[\d.]*/.exec(msg)?.[0];
   return (
     `the CUDA execution provider could not be loaded${lib ? ` (missing ${lib})` : ''}: ${msg.split('\n')[0]}\n` +
-    'Install it as docs/gpu.md describes (the CUDA 12 provider through onnxruntime-node\'s installer, or the CUDA 13 build), ' +
+    "Install it as docs/gpu.md describes (the CUDA 12 provider through onnxruntime-node's installer, or the CUDA 13 build), " +
     'make the CUDA and cuDNN libraries visible through LD_LIBRARY_PATH, and check with `onnx-cil doctor`. ' +
     'Use --device cpu, or --device auto to fall back to the CPU.'
   );
@@ -129,7 +135,7 @@ export async function createBackend(model: Uint8Array, opts: BackendOptions = {}
   const ort = await loadRuntime(runtime);
   if (runtime === 'web') {
     const provider = opts.webProvider ?? 'wasm';
-    if (opts.threads !== undefined) (ort.env as any).wasm.numThreads = opts.threads;
+    if (opts.threads !== undefined) ort.env.wasm.numThreads = opts.threads;
     const session = await ort.InferenceSession.create(model, sessionOptions(opts, [provider]));
     return { ort, session, device: provider };
   }
@@ -143,7 +149,7 @@ export async function createBackend(model: Uint8Array, opts: BackendOptions = {}
     if (device === 'auto') return { ort, session: await ort.InferenceSession.create(model, sessionOptions(opts, ['cpu'])), device: 'cpu' };
     throw new Error(describeCudaFailure(new Error("onnxruntime-node's folder holds no CUDA provider"), missing));
   }
-  const cuda: InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId: opts.deviceId ?? 0 } as any;
+  const cuda: InferenceSession.CudaExecutionProviderOption = { name: 'cuda', deviceId: opts.deviceId ?? 0 };
   try {
     // onnxruntime still places nodes the CUDA provider lacks on its CPU provider, unless requireAllNodesOnDevice.
     const options = sessionOptions(opts, [cuda]);

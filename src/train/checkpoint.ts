@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { GraphBuilder, sizeOf, type Value } from '../graph/builder.js';
-import { decodeModel, encodeModel, makeTensorProto, tensorData } from '../graph/onnx-proto.js';
+import { decodeModel, encodeModel, makeTensorProto, tensorData, type ModelProto } from '../graph/onnx-proto.js';
 import { ConstantParams, type StateDict } from '../nn/params.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
@@ -88,7 +88,7 @@ export function loadCheckpoint<M extends object = Record<string, unknown>>(path:
 }
 
 export function decodeCheckpoint<M extends object = Record<string, unknown>>(bytes: Uint8Array, source = 'checkpoint'): CheckpointContents<M> {
-  let model;
+  let model: ModelProto;
   try {
     model = decodeModel(bytes);
   } catch (err) {
@@ -109,7 +109,7 @@ export function decodeCheckpoint<M extends object = Record<string, unknown>>(byt
   const shapes = new Map<string, number[]>();
   for (const t of model.graph.initializer) {
     if (!t.name || t.name.startsWith('const_')) continue;
-    let data;
+    let data: ReturnType<typeof tensorData>;
     try {
       data = tensorData(t);
     } catch (err) {
@@ -123,7 +123,9 @@ export function decodeCheckpoint<M extends object = Record<string, unknown>>(byt
   }
   const bad = firstNonFinite(state);
   if (bad) {
-    throw new Error(`${source}: tensor ${bad.name} holds ${bad.value} values (its training diverged or the file is damaged); use an earlier checkpoint, or train again with a lower learning rate`);
+    throw new Error(
+      `${source}: tensor ${bad.name} holds ${bad.value} values (its training diverged or the file is damaged); use an earlier checkpoint, or train again with a lower learning rate`,
+    );
   }
   return { meta, state, shapes };
 }

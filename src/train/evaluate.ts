@@ -27,7 +27,10 @@ export async function predict(
   const targets: number[] = [];
   for (const batch of evalBatches(ds, { batchSize: evaluator.batchSize, labelMap: opts.labelMap, indices: opts.indices })) {
     const out = await evaluator.run(batch.x, batch.size, params);
-    for (const [k, v] of Object.entries(out)) (chunks[k] ??= []).push(v);
+    for (const [k, v] of Object.entries(out)) {
+      chunks[k] ??= [];
+      chunks[k].push(v);
+    }
     for (const t of batch.y) targets.push(Number(t));
   }
   const outputs: Record<string, Float32Array> = {};

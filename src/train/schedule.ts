@@ -1,10 +1,6 @@
 /** Learning-rate schedules, evaluated per iteration and fed to the graph (no rebuild when the rate changes). */
 
-export type Schedule = (
-  | { kind: 'constant' }
-  | { kind: 'multistep'; milestones: readonly number[]; gamma: number }
-  | { kind: 'cosine'; minFactor?: number }
-) & {
+export type Schedule = ({ kind: 'constant' } | { kind: 'multistep'; milestones: readonly number[]; gamma: number } | { kind: 'cosine'; minFactor?: number }) & {
   /** Iterations of linear warm-up from base/warmup to base (a fresh network at lr 0.1 with momentum 0.9 starts unstably). */
   warmup?: number;
 };

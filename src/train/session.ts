@@ -120,7 +120,12 @@ export class TrainingSession {
  * @example const scores = await evaluator.run(batch.x, batch.size, trainer.tensors());
  */
 export class EvalSession {
-  private constructor(readonly graph: EvalGraph, private readonly backend: Backend, readonly batchSize: number, readonly inputShape: number[]) {}
+  private constructor(
+    readonly graph: EvalGraph,
+    private readonly backend: Backend,
+    readonly batchSize: number,
+    readonly inputShape: number[],
+  ) {}
 
   static async create(graph: EvalGraph, batchSize: number, inputShape: readonly number[], opts: BackendOptions = {}): Promise<EvalSession> {
     return new EvalSession(graph, await createBackend(graph.bytes, opts), batchSize, [...inputShape]);

@@ -110,7 +110,7 @@ function staleReason(path: string, owner: LockOwner | null): string | null {
  */
 export function lockFolder(dir: string, purpose: string, onStale?: (message: string) => void): FolderLock {
   const path = join(dir, LOCK_FILE);
-  const content = JSON.stringify({ pid: process.pid, host: hostname(), purpose, since: new Date().toISOString() } satisfies LockOwner) + '\n';
+  const content = `${JSON.stringify({ pid: process.pid, host: hostname(), purpose, since: new Date().toISOString() } satisfies LockOwner)}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {

@@ -22,7 +22,9 @@ function createFolders(dir: string, shown: string): void {
       isDir = statSync(at).isDirectory();
     } catch (err) {
       const code = errorCode(err);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new Error(`cannot create the folder ${shown}: ${at} is not accessible (${code}); choose another --out`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        throw new Error(`cannot create the folder ${shown}: ${at} is not accessible (${code}); choose another --out`);
+      }
       missing.push(at);
       const parent = dirname(at);
       if (parent === at) break;
@@ -76,7 +78,9 @@ const RUN_FILE = /^(config\.json|checkpoint\.onnx|phase-\d+\.onnx|metrics\.json|
 
 function listFiles(dir: string, pattern: RegExp): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => pattern.test(f)).sort();
+  return readdirSync(dir)
+    .filter((f) => pattern.test(f))
+    .sort();
 }
 
 /**

@@ -19,7 +19,10 @@ export function readOnlyMap<K, V>(map: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
     },
     get: (key: K) => map.get(key),
     has: (key: K) => map.has(key),
-    forEach: (fn: (value: V, key: K, m: ReadonlyMap<K, V>) => void, thisArg?: unknown) => map.forEach((v, k) => fn.call(thisArg, v, k, view)),
+    forEach: (fn: (value: V, key: K, m: ReadonlyMap<K, V>) => void, thisArg?: unknown) =>
+      map.forEach((v, k) => {
+        fn.call(thisArg, v, k, view);
+      }),
     entries: () => map.entries(),
     keys: () => map.keys(),
     values: () => map.values(),

@@ -20,7 +20,7 @@ function withExpRule(gradFn: GradRule['gradFn']): ReadonlyMap<string, GradRule> 
 }
 
 test('a rule returning a wrongly shaped gradient fails at build time', () => {
-  const rules = withExpRule((node, dys) => [reshape(dys[0]!, [6])]);
+  const rules = withExpRule((_node, dys) => [reshape(dys[0]!, [6])]);
   const g = new GraphBuilder('shape');
   const x = g.input('x', 'float32', [2, 3]);
   assert.throws(() => gradients(reduceSum(exp(x), undefined, false), [x], { rules }), /returned shape \[6\] for input 0 of shape \[2, 3\]/);

@@ -14,7 +14,13 @@ function isOpDef(x: unknown): x is OpDef {
 }
 
 /** Every op type the ops index exports a definition for: the builders emit these and only these. */
-const emitted = [...new Set(Object.values(ops).filter(isOpDef).map((d) => d.opType))].sort();
+const emitted = [
+  ...new Set(
+    Object.values(ops)
+      .filter(isOpDef)
+      .map((d) => d.opType),
+  ),
+].sort();
 
 test('the ops index exports the definitions of the op files', () => {
   // A guard against the check below passing vacuously, e.g. if the index stopped re-exporting the OpDefs.

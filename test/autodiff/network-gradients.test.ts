@@ -88,7 +88,11 @@ test('resnet32 training loss: gradients of every parameter match finite differen
 });
 
 test('every op type in the network graphs has a gradient rule (and so a finite-difference case of its own)', () => {
-  const cases = [networkCase('convnet', [4, 1, 12, 12], 5, 'fused'), networkCase('convnet', [4, 1, 12, 12], 5, 'primitives'), networkCase('resnet32', [4, 3, 8, 8], 6)];
+  const cases = [
+    networkCase('convnet', [4, 1, 12, 12], 5, 'fused'),
+    networkCase('convnet', [4, 1, 12, 12], 5, 'primitives'),
+    networkCase('resnet32', [4, 3, 8, 8], 6),
+  ];
   const opTypes = new Set(cases.flatMap((c) => buildCheckedGraph(c.inputs, c.build).graph.nodes.map((n) => n.op.opType)));
   // A guard against a vacuous pass: the graphs hold the ops a training forward is made of.
   for (const t of ['Conv', 'BatchNormalization', 'Relu', 'Gemm', 'LogSoftmax']) assert.ok(opTypes.has(t), `${t} missing from the network graphs`);

@@ -24,12 +24,36 @@ const awayFromZero = (n: number) => Float32Array.from({ length: n }, (_, i) => (
 const labels = (values: number[]) => BigInt64Array.from(values.map(BigInt));
 
 const cases: Case[] = [
-  { name: 'Add broadcast', inputs: [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [3, 1] }], build: ([a, b]) => op.add(a!, b!) },
-  { name: 'Sub broadcast', inputs: [{ name: 'a', shape: [4] }, { name: 'b', shape: [2, 4] }], build: ([a, b]) => op.sub(a!, b!) },
-  { name: 'Mul broadcast', inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [1, 3] }], build: ([a, b]) => op.mul(a!, b!) },
+  {
+    name: 'Add broadcast',
+    inputs: [
+      { name: 'a', shape: [2, 3, 4] },
+      { name: 'b', shape: [3, 1] },
+    ],
+    build: ([a, b]) => op.add(a!, b!),
+  },
+  {
+    name: 'Sub broadcast',
+    inputs: [
+      { name: 'a', shape: [4] },
+      { name: 'b', shape: [2, 4] },
+    ],
+    build: ([a, b]) => op.sub(a!, b!),
+  },
+  {
+    name: 'Mul broadcast',
+    inputs: [
+      { name: 'a', shape: [2, 3] },
+      { name: 'b', shape: [1, 3] },
+    ],
+    build: ([a, b]) => op.mul(a!, b!),
+  },
   {
     name: 'Div broadcast',
-    inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 1], data: positive(2) }],
+    inputs: [
+      { name: 'a', shape: [2, 3] },
+      { name: 'b', shape: [2, 1], data: positive(2) },
+    ],
     build: ([a, b]) => op.div(a!, b!),
   },
   { name: 'Pow constant exponent', inputs: [{ name: 'x', shape: [5], data: positive(5) }], build: ([x], g) => op.pow(x!, g.constF32(2.5)) },
@@ -41,10 +65,20 @@ const cases: Case[] = [
   { name: 'Neg', inputs: [{ name: 'x', shape: [6] }], build: ([x]) => op.neg(x!) },
   { name: 'Reciprocal', inputs: [{ name: 'x', shape: [6], data: positive(6) }], build: ([x]) => op.reciprocal(x!) },
   { name: 'Identity', inputs: [{ name: 'x', shape: [2, 2] }], build: ([x]) => op.identity(x!) },
-  { name: 'MatMul', inputs: [{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [4, 5] }], build: ([a, b]) => op.matmul(a!, b!) },
+  {
+    name: 'MatMul',
+    inputs: [
+      { name: 'a', shape: [3, 4] },
+      { name: 'b', shape: [4, 5] },
+    ],
+    build: ([a, b]) => op.matmul(a!, b!),
+  },
   {
     name: 'MatMul batched broadcast',
-    inputs: [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [4, 2] }],
+    inputs: [
+      { name: 'a', shape: [2, 3, 4] },
+      { name: 'b', shape: [4, 2] },
+    ],
     build: ([a, b]) => op.matmul(a!, b!),
   },
   ...[0, 1].flatMap((ta) =>
@@ -81,7 +115,10 @@ const cases: Case[] = [
   },
   {
     name: 'Concat',
-    inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 2] }],
+    inputs: [
+      { name: 'a', shape: [2, 3] },
+      { name: 'b', shape: [2, 2] },
+    ],
     build: ([a, b]) => op.concat([a!, b!, a!], 1),
   },
   { name: 'ReduceSum', inputs: [{ name: 'x', shape: [2, 3, 4] }], build: ([x]) => op.reduceSum(x!, [0, 2], false) },
@@ -93,27 +130,42 @@ const cases: Case[] = [
   { name: 'LogSoftmax', inputs: [{ name: 'x', shape: [3, 5] }], build: ([x]) => op.logSoftmax(x!, -1) },
   {
     name: 'Gather rows',
-    inputs: [{ name: 'w', shape: [5, 3] }, { name: 'i', shape: [4], int64: labels([4, 0, 4, 2]) }],
+    inputs: [
+      { name: 'w', shape: [5, 3] },
+      { name: 'i', shape: [4], int64: labels([4, 0, 4, 2]) },
+    ],
     build: ([w, i]) => op.gather(w!, i!, 0),
   },
   {
     name: 'GatherElements label selection',
-    inputs: [{ name: 'x', shape: [4, 5] }, { name: 'i', shape: [4, 1], int64: labels([1, 0, 4, 4]) }],
+    inputs: [
+      { name: 'x', shape: [4, 5] },
+      { name: 'i', shape: [4, 1], int64: labels([1, 0, 4, 4]) },
+    ],
     build: ([x, i]) => op.gatherElements(x!, i!, 1),
   },
   {
     name: 'OneHot one-hot label selection',
-    inputs: [{ name: 'x', shape: [4, 5] }, { name: 'i', shape: [4], int64: labels([1, 0, 4, 3]) }],
+    inputs: [
+      { name: 'x', shape: [4, 5] },
+      { name: 'i', shape: [4], int64: labels([1, 0, 4, 3]) },
+    ],
     build: ([x, i]) => op.mul(x!, op.oneHot(i!, 5)),
   },
   {
     name: 'Where with Greater mask',
-    inputs: [{ name: 'a', shape: [2, 3], data: awayFromZero(6) }, { name: 'b', shape: [3] }],
+    inputs: [
+      { name: 'a', shape: [2, 3], data: awayFromZero(6) },
+      { name: 'b', shape: [3] },
+    ],
     build: ([a, b], g) => op.where(op.greater(a!, g.constF32(0)), a!, b!),
   },
   {
     name: 'Max (elementwise, broadcast)',
-    inputs: [{ name: 'a', shape: [2, 3], data: awayFromZero(6) }, { name: 'b', shape: [3], data: Float32Array.from([0.05, -0.3, 0.55]) }],
+    inputs: [
+      { name: 'a', shape: [2, 3], data: awayFromZero(6) },
+      { name: 'b', shape: [3], data: Float32Array.from([0.05, -0.3, 0.55]) },
+    ],
     build: ([a, b]) => op.max(a!, b!),
   },
   // The ops without a gradient must still be crossed by one: their rules hand back no gradient, and the value they
@@ -143,9 +195,23 @@ const cases: Case[] = [
       { label: '1x1 stride 1', x: [2, 3, 4, 4], w: [4, 3, 1, 1], attrs: {}, bias: false },
       { label: '3x3 stride 1 pad 1, 16 channels', x: [2, 16, 5, 5], w: [16, 16, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: false },
       // Conv is linear in each input, so a large step costs nothing in curvature and keeps float32 round-off small on bigger tensors.
-      { label: '3x3 stride 1 pad 1, 9x9 output, im2col in chunks (batch 10)', x: [10, 4, 9, 9], w: [5, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: false, eps: 0.1 },
+      {
+        label: '3x3 stride 1 pad 1, 9x9 output, im2col in chunks (batch 10)',
+        x: [10, 4, 9, 9],
+        w: [5, 4, 3, 3],
+        attrs: { pads: [1, 1, 1, 1] },
+        bias: false,
+        eps: 0.1,
+      },
       { label: '3x2 stride 1 asymmetric pads, 10x10 output, batch 9', x: [9, 3, 10, 10], w: [4, 3, 3, 2], attrs: { pads: [1, 0, 1, 1] }, bias: true, eps: 0.1 },
-      { label: '3x3 stride 2 pad 1, 12 channels, batch 9', x: [9, 12, 8, 8], w: [16, 12, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, bias: false, eps: 0.1 },
+      {
+        label: '3x3 stride 2 pad 1, 12 channels, batch 9',
+        x: [9, 12, 8, 8],
+        w: [16, 12, 3, 3],
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+        bias: false,
+        eps: 0.1,
+      },
     ] as const
   ).map(
     (c): Case => ({
@@ -168,7 +234,7 @@ const cases: Case[] = [
   },
   {
     name: 'BatchNormalization (training mode, batch statistics)',
-    skip: TEST_DEVICE === 'cuda' ? 'onnxruntime\'s CUDA kernel refuses training mode; CUDA graphs build BatchNorm from primitives' : undefined,
+    skip: TEST_DEVICE === 'cuda' ? "onnxruntime's CUDA kernel refuses training mode; CUDA graphs build BatchNorm from primitives" : undefined,
     inputs: [
       { name: 'x', shape: [3, 4, 3, 3] },
       { name: 'scale', shape: [4] },

@@ -33,10 +33,21 @@ test('resnet32 on 32x32 counts the textbook ~69M forward MACs per image', () => 
 });
 
 test('compare flags only headline metrics worse than the tolerance', () => {
-  const prev = { train: { resnet32: { imagesPerSecond: 100, msPerStep: 1000, p90Ms: 10 } }, graphBuild: { resnet32: { seconds: 1 } }, peer: { torch: { x: { imagesPerSecond: 9 } } } };
-  const cur = { train: { resnet32: { imagesPerSecond: 85, msPerStep: 1050, p90Ms: 99 } }, graphBuild: { resnet32: { seconds: 0.5 } }, peer: { torch: { x: { imagesPerSecond: 1 } } } };
+  const prev = {
+    train: { resnet32: { imagesPerSecond: 100, msPerStep: 1000, p90Ms: 10 } },
+    graphBuild: { resnet32: { seconds: 1 } },
+    peer: { torch: { x: { imagesPerSecond: 9 } } },
+  };
+  const cur = {
+    train: { resnet32: { imagesPerSecond: 85, msPerStep: 1050, p90Ms: 99 } },
+    graphBuild: { resnet32: { seconds: 0.5 } },
+    peer: { torch: { x: { imagesPerSecond: 1 } } },
+  };
   const { rows, regressions } = compareResults(prev, cur, 0.1);
-  assert.deepEqual(regressions.map((r) => r.metric), ['train.resnet32.imagesPerSecond']);
+  assert.deepEqual(
+    regressions.map((r) => r.metric),
+    ['train.resnet32.imagesPerSecond'],
+  );
   assert.deepEqual(rows.map((r) => r.metric).sort(), ['graphBuild.resnet32.seconds', 'train.resnet32.imagesPerSecond', 'train.resnet32.msPerStep']);
   assert.equal(direction('infer.resnet32.node.batch1LatencyMs'), -1);
   assert.equal(direction('matmulGflops'), 1);
@@ -44,7 +55,8 @@ test('compare flags only headline metrics worse than the tolerance', () => {
 });
 
 test('compare prints changes as plain ratios of the larger to the smaller value', () => {
-  const change = (metric: string, previous: number, current: number) => describeChange(compareResults({ m: { [metric]: previous } }, { m: { [metric]: current } }, 0.1).rows[0]!);
+  const change = (metric: string, previous: number, current: number) =>
+    describeChange(compareResults({ m: { [metric]: previous } }, { m: { [metric]: current } }, 0.1).rows[0]!);
   assert.equal(change('imagesPerSecond', 90, 10), '9.0x slower');
   assert.equal(change('msPerStep', 100, 900), '9.0x slower');
   assert.equal(change('imagesPerSecond', 100, 112), '12% faster');
@@ -63,13 +75,29 @@ test('the side-by-side table shows ratios to PyTorch and to the MatMul ceiling, 
     peer: { torch: { train: { resnet32: { imagesPerSecond: 100, peakRssMB: 1000 } }, infer: { resnet32: { batch64ImagesPerSecond: 500 } } } },
   };
   const rows = sideBySide(out);
-  assert.deepEqual(rows.map((r) => r[3]), ['3.00x', '-', '4.00x', '0.80x', '0.40x']);
+  assert.deepEqual(
+    rows.map((r) => r[3]),
+    ['3.00x', '-', '4.00x', '0.80x', '0.40x'],
+  );
   assert.deepEqual(rows[0]!.slice(1), ['300.0', '100.0', '3.00x']);
   assert.ok(rows.every((r) => !/goal|target/i.test(r.join(' '))));
 });
 
 test('bench flags parse with node:util parseArgs and keep their meaning', () => {
-  const a = parseBenchArgs(['--quick', '--threads', '0', '--only', 'train.resnet32,infer', '--only', 'matmul', '--no-peer', '--tolerance', '0.05', '--extra', '{"enableMemPattern":false}']);
+  const a = parseBenchArgs([
+    '--quick',
+    '--threads',
+    '0',
+    '--only',
+    'train.resnet32,infer',
+    '--only',
+    'matmul',
+    '--no-peer',
+    '--tolerance',
+    '0.05',
+    '--extra',
+    '{"enableMemPattern":false}',
+  ]);
   assert.equal(a.quick, true);
   assert.equal(a.threads, 1);
   assert.deepEqual(a.only, ['train.resnet32', 'infer', 'matmul']);

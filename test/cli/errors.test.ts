@@ -45,7 +45,7 @@ function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof 
   });
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Help text of a command, produced in this process. */
 async function helpOf(argv: string[]): Promise<string> {
@@ -101,7 +101,9 @@ describe('one-line errors', () => {
   const nanCheckpoint = join(dir, 'diverged.onnx');
   writeFileSync(nanCheckpoint, encodeModel(nanModel));
   // An exported model whose class list was edited to be one longer than its output.
-  const shifted = decodeModel(exportModel(makeCheckpoint({ model: 'convnet', classNames: names, inputShape: [1, 8, 8], mean: [0.5], std: [0.25] }).checkpoint).bytes);
+  const shifted = decodeModel(
+    exportModel(makeCheckpoint({ model: 'convnet', classNames: names, inputShape: [1, 8, 8], mean: [0.5], std: [0.25] }).checkpoint).bytes,
+  );
   shifted.metadata_props!.find((p) => p.key === META_KEYS.classNames)!.value = JSON.stringify([...names, 'Coat']);
   const shiftedModel = join(dir, 'shifted.onnx');
   writeFileSync(shiftedModel, encodeModel(shifted));
@@ -111,7 +113,9 @@ describe('one-line errors', () => {
 
   it('answers each bad input with one line and exit status 1', async () => {
     const image = join(dir, 'shoe.png');
-    await sharp(Buffer.alloc(64, 128), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(image);
+    await sharp(Buffer.alloc(64, 128), { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toFile(image);
     const cases: [string[], string][] = [
       [['run', '--seed', '1.5', '--out', join(dir, 'r1')], '--seed must be an integer, got 1.5'],
       [['run', '--epochs-scale', '0', '--out', join(dir, 'r2')], '--epochs-scale must be a number > 0, got 0'],
@@ -131,7 +135,10 @@ describe('one-line errors', () => {
     ];
     if (existsSync('/proc/self')) {
       // Node's recursive mkdir spins forever under /proc; the folder check fails at once.
-      cases.push([['run', '--out', '/proc/onnx-cil-test', '--threads', '1'], 'cannot create the folder /proc/onnx-cil-test (ENOENT at /proc/onnx-cil-test); choose another --out']);
+      cases.push([
+        ['run', '--out', '/proc/onnx-cil-test', '--threads', '1'],
+        'cannot create the folder /proc/onnx-cil-test (ENOENT at /proc/onnx-cil-test); choose another --out',
+      ]);
     }
     const results = await Promise.all(cases.map(([args]) => cli(args)));
     for (const [i, r] of results.entries()) {
@@ -139,7 +146,10 @@ describe('one-line errors', () => {
       assert.equal(r.status, 1);
     }
     assert.ok(!existsSync(join(dir, 'nan-model.onnx')));
-    assert.deepEqual(readdirSync(dir).filter((f) => /\.tmp-\d+$/.test(f)), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => /\.tmp-\d+$/.test(f)),
+      [],
+    );
   });
 
   it('names the file that is not an ONNX model, whichever command reads it', async () => {
@@ -150,10 +160,21 @@ describe('one-line errors', () => {
       cli(['predict', '--model', text, text]),
       cli(['export', '--from', text, '--out', join(dir, 'from-text.onnx')]),
     ]);
-    const file = escape(text);
-    assert.match(inspected.stderr, new RegExp(`^onnx-cil: error: ${file} cannot be read: not a valid ONNX model: [^\n]+ \\(is it a complete \\.onnx file\\?\\)\n$`));
-    assert.match(predicted.stderr, new RegExp(`^onnx-cil: error: ${file} cannot be read: not a valid ONNX model: [^\n]+ \\(is it an exported \\.onnx model, complete and undamaged\\?\\)\n$`));
-    assert.match(exported.stderr, new RegExp(`^onnx-cil: error: ${file} is corrupt or truncated \\(not a valid ONNX model: [^\n]+\\); restore it, or use another checkpoint\n$`));
+    const file = escapeRegExp(text);
+    assert.match(
+      inspected.stderr,
+      new RegExp(`^onnx-cil: error: ${file} cannot be read: not a valid ONNX model: [^\n]+ \\(is it a complete \\.onnx file\\?\\)\n$`),
+    );
+    assert.match(
+      predicted.stderr,
+      new RegExp(
+        `^onnx-cil: error: ${file} cannot be read: not a valid ONNX model: [^\n]+ \\(is it an exported \\.onnx model, complete and undamaged\\?\\)\n$`,
+      ),
+    );
+    assert.match(
+      exported.stderr,
+      new RegExp(`^onnx-cil: error: ${file} is corrupt or truncated \\(not a valid ONNX model: [^\n]+\\); restore it, or use another checkpoint\n$`),
+    );
     for (const r of [inspected, predicted, exported]) assert.equal(r.status, 1);
   });
 
@@ -163,11 +184,17 @@ describe('one-line errors', () => {
       cli(['export', '--from', checkpoint, '--out', existing, '--force']),
       cli(['inspect', shiftedModel]),
     ]);
-    assert.equal(capped.stderr, `--threads ${cores + 997} is more than the ${cores} cores of this machine; using ${cores}\nonnx-cil: error: cannot read model ${join(dir, 'missing.onnx')}: ENOENT\n`);
+    assert.equal(
+      capped.stderr,
+      `--threads ${cores + 997} is more than the ${cores} cores of this machine; using ${cores}\nonnx-cil: error: cannot read model ${join(dir, 'missing.onnx')}: ENOENT\n`,
+    );
     assert.equal(forced.status, 0, forced.stderr);
     assert.match(forced.stderr, /^exported .* -> .*existing\.onnx/);
     assert.equal(inspected.status, 0);
-    assert.match(inspected.stdout, /\nwarning: metadata names 5 classes but the classifier has 4 outputs: labels would be shifted \(onnx-cil refuses to load it\)\n/);
+    assert.match(
+      inspected.stdout,
+      /\nwarning: metadata names 5 classes but the classifier has 4 outputs: labels would be shifted \(onnx-cil refuses to load it\)\n/,
+    );
   });
 });
 
@@ -187,11 +214,19 @@ describe('a busy run folder', () => {
     });
     assert.ok(second, `the first run never trained:\n${first.stderr}`);
     const refused = await second;
-    assert.match(refused.stderr, new RegExp(`^onnx-cil: error: ${escape(out)} is in use by process ${firstPid} on .* \\(run spb, since [^)]+\\); wait for it to finish or choose another --out \\(if that process is gone, delete .*\\)\n$`));
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^onnx-cil: error: ${escapeRegExp(out)} is in use by process ${firstPid} on .* \\(run spb, since [^)]+\\); wait for it to finish or choose another --out \\(if that process is gone, delete .*\\)\n$`,
+      ),
+    );
     assert.equal(refused.status, 1);
     assert.equal(first.signal, 'SIGINT', first.stderr);
     assert.equal(first.stderr.split(`${LOSS_LEGEND}\n`).length, 2, 'the legend comes once');
     assert.match(first.stderr, /phase 0\/5 epoch 1\/\d+ \| \d+\/\d+ \| loss [\d.]+ \(ce [\d.]+\) \| \d+ img\/s \| ETA \d+s/);
-    assert.deepEqual(readdirSync(out).filter((f) => f === LOCK_FILE || /\.tmp-\d+$/.test(f)), []);
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f === LOCK_FILE || /\.tmp-\d+$/.test(f)),
+      [],
+    );
   });
 });

@@ -59,7 +59,10 @@ test('flipping twice gives back the original image', () => {
   assert.notDeepEqual(onceBytes, ds.images.subarray(size, 2 * size));
   const twice = new Float32Array(size);
   augmenter.transformImage(onceBytes, 0, twice, 0, 0, 0, true);
-  assert.deepEqual(Uint8Array.from(twice, (v) => Math.round(v * 255)), ds.images.subarray(size, 2 * size));
+  assert.deepEqual(
+    Uint8Array.from(twice, (v) => Math.round(v * 255)),
+    ds.images.subarray(size, 2 * size),
+  );
 });
 
 test('normalisation maps 0 and 255 per channel; normalize:false scales to [0,1]', () => {

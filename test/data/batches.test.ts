@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Augmenter } from '../../src/data/augment.js';
-import {
-  batchTargets,
-  buildLabelMap,
-  epochBatches,
-  epochOrder,
-  evalBatches,
-  makeBatch,
-  makePlannedBatch,
-  planEpoch,
-} from '../../src/data/batches.js';
+import { batchTargets, buildLabelMap, epochBatches, epochOrder, evalBatches, makeBatch, makePlannedBatch, planEpoch } from '../../src/data/batches.js';
 import { SeededRandom } from '../../src/util/rng.js';
 import { syntheticDataset } from './helpers.js';
 
@@ -22,11 +13,17 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 test('epochBatches covers every image once, with the requested batch sizes', () => {
   const batches = epochBatches(ds, { batchSize: 10, seed: 1, epoch: 0 });
   assert.equal(batches.length, 11);
-  assert.deepEqual(batches.map((b) => b.length), [...new Array(10).fill(10), 3]);
+  assert.deepEqual(
+    batches.map((b) => b.length),
+    [...new Array(10).fill(10), 3],
+  );
   assert.deepEqual(sorted(batches), range(103));
   const dropped = epochBatches(ds, { batchSize: 10, seed: 1, epoch: 0, dropLast: true });
   assert.equal(dropped.length, 10);
-  assert.deepEqual(dropped.map((b) => Array.from(b)), batches.slice(0, 10).map((b) => Array.from(b)));
+  assert.deepEqual(
+    dropped.map((b) => Array.from(b)),
+    batches.slice(0, 10).map((b) => Array.from(b)),
+  );
   assert.throws(() => epochBatches(ds, { batchSize: 0, seed: 1, epoch: 0 }), /batchSize must be a positive integer/);
 });
 
@@ -66,7 +63,10 @@ test('planned batches depend only on (plan, index): same in any order, different
   const options = { batchSize: 16, seed: 5, augment: { padding: 2, flip: true } };
   const plan = planEpoch(ds, { ...options, epoch: 0 });
   const forward = plan.batches.map((_, i) => makePlannedBatch(ds, plan, i));
-  const backward = plan.batches.map((_, i) => plan.batches.length - 1 - i).map((i) => makePlannedBatch(ds, plan, i)).reverse();
+  const backward = plan.batches
+    .map((_, i) => plan.batches.length - 1 - i)
+    .map((i) => makePlannedBatch(ds, plan, i))
+    .reverse();
   assert.deepEqual(backward, forward);
   const again = makePlannedBatch(ds, plan, 2, new Augmenter(ds, plan.augment));
   assert.deepEqual(again, forward[2]);
@@ -89,9 +89,21 @@ test('makeBatch with augmentation is reproducible for the same generator seed', 
 
 test('evalBatches walks the dataset in order without augmentation', () => {
   const batches = [...evalBatches(ds, { batchSize: 40 })];
-  assert.deepEqual(batches.map((b) => b.size), [40, 40, 23]);
-  assert.deepEqual(batches.flatMap((b) => Array.from(b.indices)), range(103));
-  assert.deepEqual(batches[1], makeBatch(ds, Int32Array.from({ length: 40 }, (_, i) => 40 + i)));
+  assert.deepEqual(
+    batches.map((b) => b.size),
+    [40, 40, 23],
+  );
+  assert.deepEqual(
+    batches.flatMap((b) => Array.from(b.indices)),
+    range(103),
+  );
+  assert.deepEqual(
+    batches[1],
+    makeBatch(
+      ds,
+      Int32Array.from({ length: 40 }, (_, i) => 40 + i),
+    ),
+  );
   const subset = [...evalBatches(ds, { batchSize: 4, indices: [10, 5], labelMap: buildLabelMap([0], 5) })];
   assert.deepEqual(Array.from(subset[0].y), [0n, 0n]);
 });

@@ -3,12 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import {
-  CIFAR100_RECORD_BYTES,
-  parseCifar100,
-  readCifar100File,
-  readLabelNames,
-} from '../../src/data/cifar.js';
+import { CIFAR100_RECORD_BYTES, parseCifar100, readCifar100File, readLabelNames } from '../../src/data/cifar.js';
 import { classCounts } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { sharedFolder, temporaryFolder } from './helpers.js';

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  channelStatistics,
-  classCounts,
-  indicesOfClasses,
-  selectClasses,
-  subsetIndices,
-  validateDataset,
-} from '../../src/data/dataset.js';
+import { channelStatistics, classCounts, indicesOfClasses, selectClasses, subsetIndices, validateDataset } from '../../src/data/dataset.js';
 import { syntheticDataset } from './helpers.js';
 
 test('selectClasses keeps the chosen classes in dataset order with their original label ids', () => {

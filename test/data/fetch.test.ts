@@ -190,7 +190,7 @@ test('unpacks an official-style CIFAR-100 tar.gz and verifies the extracted file
     Buffer.concat(labels.map((fine) => Buffer.concat([Buffer.of(fine % 20, fine), randomBytes(CIFAR100_RECORD_BYTES - 2)])));
   const train = records([0, 1, 2, 99]);
   const testRecords = records([5, 6]);
-  const names = Buffer.from(DATASETS['cifar-100'].classNames.join('\n') + '\n');
+  const names = Buffer.from(`${DATASETS['cifar-100'].classNames.join('\n')}\n`);
   const archive = gzipSync(
     makeTar([
       { name: 'cifar-100-binary/', data: Buffer.alloc(0), directory: true },
@@ -209,7 +209,9 @@ test('unpacks an official-style CIFAR-100 tar.gz and verifies the extracted file
     download: {
       ...official,
       url: `${server.base}/kriz/cifar-100-binary.tar.gz`,
-      members: official.members.map((m) => (m.file === 'train.bin' ? { ...m, sha256: trainSha } : m.file === 'test.bin' ? { ...m, sha256: sha256(testRecords) } : m)),
+      members: official.members.map((m) =>
+        m.file === 'train.bin' ? { ...m, sha256: trainSha } : m.file === 'test.bin' ? { ...m, sha256: sha256(testRecords) } : m,
+      ),
     },
   });
 
@@ -225,7 +227,10 @@ test('unpacks an official-style CIFAR-100 tar.gz and verifies the extracted file
   assert.equal(server.requests.length, 1);
 
   const badDir = temporaryFolder(t);
-  await assert.rejects(fetchDataset(specWith('2'.repeat(64)), { dir: badDir, env: {} }), /cifar-100-binary\/train\.bin in cifar-100-binary\.tar\.gz is corrupt/);
+  await assert.rejects(
+    fetchDataset(specWith('2'.repeat(64)), { dir: badDir, env: {} }),
+    /cifar-100-binary\/train\.bin in cifar-100-binary\.tar\.gz is corrupt/,
+  );
   assert.equal(existsSync(join(badDir, 'cifar-100-binary.tar.gz')), false);
   assert.equal(existsSync(join(badDir, 'train.bin')), false);
 });

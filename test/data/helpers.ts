@@ -67,7 +67,7 @@ export function syntheticDataset(shape: { count: number; channels: number; heigh
 /** Writes a ustar header block for a regular file or directory. */
 function tarHeader(name: string, size: number, type: '0' | '5' | 'L', prefix = ''): Buffer {
   const header = Buffer.alloc(512);
-  const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, '0') + '\0';
+  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
   header.write(name.slice(0, 100), 0, 'utf8');
   header.write(octal(0o644, 8), 100);
   header.write(octal(0, 8), 108);
@@ -81,7 +81,7 @@ function tarHeader(name: string, size: number, type: '0' | '5' | 'L', prefix = '
   header.write(prefix, 345, 'utf8');
   let sum = 0;
   for (const byte of header) sum += byte;
-  header.write(octal(sum, 7) + ' ', 148);
+  header.write(`${octal(sum, 7)} `, 148);
   return header;
 }
 

@@ -64,14 +64,8 @@ test('idxToDataset combines images and labels and checks they belong together', 
   assert.deepEqual(Array.from(ds.labels), [2, 0, 1]);
   assert.ok(ds.images.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(Array.from(ds.images), Array.from(images.data));
-  assert.throws(
-    () => idxToDataset(images, { dataType: 'uint8', dims: [2], data: Uint8Array.of(0, 1) }, info),
-    /3 images but 2 labels/,
-  );
-  assert.throws(
-    () => idxToDataset(images, { dataType: 'uint8', dims: [3], data: Uint8Array.of(0, 1, 3) }, info),
-    /label 3 of image 2 is outside 0\.\.2/,
-  );
+  assert.throws(() => idxToDataset(images, { dataType: 'uint8', dims: [2], data: Uint8Array.of(0, 1) }, info), /3 images but 2 labels/);
+  assert.throws(() => idxToDataset(images, { dataType: 'uint8', dims: [3], data: Uint8Array.of(0, 1, 3) }, info), /label 3 of image 2 is outside 0\.\.2/);
   assert.throws(() => idxToDataset(images, { dataType: 'uint8', dims: [3, 1], data: new Uint8Array(3) }, info), /labels with dimensions \[N\]/);
 });
 

@@ -143,7 +143,10 @@ test('the embedded test subset is the first 100 test images per class of the ori
   const taken = new Array(10).fill(0);
   const expected: number[] = [];
   for (let i = 0; i < full.count; i++) if (taken[full.labels[i]]++ < 100) expected.push(i);
-  assert.deepEqual(Array.from(test.labels), expected.map((i) => full.labels[i]));
+  assert.deepEqual(
+    Array.from(test.labels),
+    expected.map((i) => full.labels[i]),
+  );
   const expectedImages = Buffer.concat(expected.map((i) => full.images.subarray(i * 784, (i + 1) * 784)));
   assert.ok(expectedImages.equals(test.images));
 });

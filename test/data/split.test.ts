@@ -26,7 +26,10 @@ test('a stratified split holds out the fraction of every class, disjointly, repr
   assert.deepEqual(Array.from(classCounts(validation)), [4, 2, 0, 0]);
   assert.deepEqual(Array.from(classCounts(fit)), [16, 8, 1, 0]);
   // Every image lands in exactly one part (pixel values are the image positions here).
-  assert.deepEqual([...fit.images, ...validation.images].sort((a, b) => a - b), labels.map((_, i) => i));
+  assert.deepEqual(
+    [...fit.images, ...validation.images].sort((a, b) => a - b),
+    labels.map((_, i) => i),
+  );
   assert.deepEqual(validation.mean, [0.5]);
   assert.deepEqual(validation.std, [0.25]);
   assert.deepEqual(stratifiedSplit(ds, 0.2, 7).validation.images, validation.images, 'same seed, same split');

@@ -33,7 +33,13 @@ test('extracts the wanted entries, lists all of them, across chunk boundaries', 
     });
     assert.deepEqual(
       entries.map((entry) => [entry.name, entry.size, entry.type]),
-      [['archive/', 0, '5'], ['archive/a.bin', 1300, '0'], ['archive/empty.txt', 0, '0'], [longName, 17, '0'], ['archive/b.txt', 512, '0']],
+      [
+        ['archive/', 0, '5'],
+        ['archive/a.bin', 1300, '0'],
+        ['archive/empty.txt', 0, '0'],
+        [longName, 17, '0'],
+        ['archive/b.txt', 512, '0'],
+      ],
     );
     assert.deepEqual(readFileSync(written[0]), files[1].data);
     assert.equal(readFileSync(written[1], 'utf8'), 'long name content');
@@ -63,9 +69,18 @@ test('reads archives written by the system tar', async (t) => {
 
 test('truncated archives, bad checksums and empty input are errors', async () => {
   const archive = makeTar(files.slice(0, 2));
-  await assert.rejects(extractTar(chunked(archive.subarray(0, 1200), 100), () => null), /truncated tar archive: entry at byte 512 needs 1300 bytes/);
+  await assert.rejects(
+    extractTar(chunked(archive.subarray(0, 1200), 100), () => null),
+    /truncated tar archive: entry at byte 512 needs 1300 bytes/,
+  );
   const damaged = Buffer.from(archive);
   damaged[520] ^= 1;
-  await assert.rejects(extractTar(chunked(damaged, 100), () => null), /corrupt tar header at byte 512 \(checksum mismatch\)/);
-  await assert.rejects(extractTar(chunked(Buffer.alloc(0), 10), () => null), /not a tar archive: empty stream/);
+  await assert.rejects(
+    extractTar(chunked(damaged, 100), () => null),
+    /corrupt tar header at byte 512 \(checksum mismatch\)/,
+  );
+  await assert.rejects(
+    extractTar(chunked(Buffer.alloc(0), 10), () => null),
+    /not a tar archive: empty stream/,
+  );
 });

@@ -7,10 +7,12 @@ test('names are scoped and deterministic', () => {
   const build = () => {
     const g = new GraphBuilder('n');
     const x = g.input('x', 'float32', [1, 2]);
-    const y = g.scope('layer1', () => g.scope('0', () => {
-      const w = g.initializer('conv1.weight', constTensor('float32', [2, 2], new Float32Array(4)));
-      return matmul(x, w);
-    }));
+    const y = g.scope('layer1', () =>
+      g.scope('0', () => {
+        const w = g.initializer('conv1.weight', constTensor('float32', [2, 2], new Float32Array(4)));
+        return matmul(x, w);
+      }),
+    );
     g.output(y, 'y');
     return g;
   };
@@ -67,7 +69,13 @@ test('toModel keeps only nodes and initializers the outputs need', () => {
   g.output(mul(x, g.constF32(3)), 'y');
   const m = g.toModel();
   // The Mul's output is renamed to 'y' (no Identity); the dead Add and its constant are gone.
-  assert.deepEqual(m.graph.node.map((n) => n.op_type), ['Mul']);
-  assert.deepEqual(m.graph.output.map((o) => o.name), ['y']);
+  assert.deepEqual(
+    m.graph.node.map((n) => n.op_type),
+    ['Mul'],
+  );
+  assert.deepEqual(
+    m.graph.output.map((o) => o.name),
+    ['y'],
+  );
   assert.equal(m.graph.initializer.length, 1);
 });

@@ -18,7 +18,10 @@ test('decodes a model written by another tool (raw_data and float_data, symbolic
   const m = decodeModel(readFileSync(fixture));
   assert.equal(Number(m.ir_version), 7);
   assert.equal(m.producer_name, 'python-onnx');
-  assert.deepEqual(m.graph.node.map((n) => n.op_type), ['MatMul', 'Add', 'Softmax']);
+  assert.deepEqual(
+    m.graph.node.map((n) => n.op_type),
+    ['MatMul', 'Add', 'Softmax'],
+  );
   assert.deepEqual(valueInfoShape(m.graph.input[0]!), [-1, 3]);
   const w = m.graph.initializer.find((t) => t.name === 'w')!;
   const b = m.graph.initializer.find((t) => t.name === 'b')!;
@@ -41,14 +44,27 @@ test('a decoded foreign model re-encodes to a file onnxruntime runs with the sam
 test('our models round-trip through encode/decode unchanged', () => {
   const g = new GraphBuilder('rt');
   const x = g.input('x', 'float32', [2, 3]);
-  const w = g.initializer('fc.weight', constTensor('float32', [3, 4], Float32Array.from({ length: 12 }, (_, i) => i / 7)));
+  const w = g.initializer(
+    'fc.weight',
+    constTensor(
+      'float32',
+      [3, 4],
+      Float32Array.from({ length: 12 }, (_, i) => i / 7),
+    ),
+  );
   g.output(relu(add(matmul(x, w), g.constF32(0.25))), 'y');
   const model = g.toModel({ metadata: { k: 'v' } });
   const decoded = decodeModel(encodeModel(model));
   assert.equal(Number(decoded.ir_version), 8);
   assert.equal(Number(decoded.opset_import[0]!.version), 17);
-  assert.deepEqual(decoded.graph.node.map((n) => n.op_type), model.graph.node.map((n) => n.op_type));
-  assert.deepEqual(Array.from(tensorData(decoded.graph.initializer.find((t) => t.name === 'fc.weight')!) as Float32Array), Array.from({ length: 12 }, (_, i) => Math.fround(i / 7)));
+  assert.deepEqual(
+    decoded.graph.node.map((n) => n.op_type),
+    model.graph.node.map((n) => n.op_type),
+  );
+  assert.deepEqual(
+    Array.from(tensorData(decoded.graph.initializer.find((t) => t.name === 'fc.weight')!) as Float32Array),
+    Array.from({ length: 12 }, (_, i) => Math.fround(i / 7)),
+  );
   assert.deepEqual(encodeModel(decoded), encodeModel(model));
 });
 

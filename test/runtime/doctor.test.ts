@@ -43,7 +43,10 @@ const model = encodeModel(g.toModel());
 const auto = await createBackend(model, { device: 'auto' });
 console.log('auto -> ' + auto.device);
 await createBackend(model, { device: 'cuda' }).catch((e) => console.log('cuda -> ' + e.message.split('\\n')[0]));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: new URL('../..', import.meta.url).pathname,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(
     r.stdout,

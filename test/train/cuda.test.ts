@@ -57,7 +57,10 @@ test('resnet32 training step on CUDA matches the CPU loss within 1e-3', async (t
   }
   const graph = resnet32TrainingGraph(128);
   let s = 12345;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const rand = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
   const x = Float32Array.from({ length: 128 * 3 * 32 * 32 }, rand);
   const y = BigInt64Array.from({ length: 128 }, (_, i) => BigInt((i * 7) % 100));
   const lrs = { backbone: 0.1, classifier: 0.1 };

@@ -18,7 +18,10 @@ test('multistep multiplies by gamma at each milestone', () => {
 
 test('warm-up ramps linearly to the decayed rate, then hands over', () => {
   const s = { kind: 'cosine', warmup: 4 } as const;
-  assert.deepEqual([0, 1, 2].map((i) => scheduleFactor(s, i, 100) / scheduleFactor({ kind: 'cosine' }, i, 100)), [0.25, 0.5, 0.75]);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => scheduleFactor(s, i, 100) / scheduleFactor({ kind: 'cosine' }, i, 100)),
+    [0.25, 0.5, 0.75],
+  );
   assert.equal(scheduleFactor(s, 4, 100), scheduleFactor({ kind: 'cosine' }, 4, 100));
   assert.equal(scheduleFactor({ kind: 'constant', warmup: 0 }, 0, 10), 1);
 });

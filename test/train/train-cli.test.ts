@@ -23,13 +23,16 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 /** A Fashion-MNIST-format folder with the first `perClass` images of each class of the embedded subset. */
 function writeSlice(dir: string, trainPerClass: number, testPerClass: number): void {
   mkdirSync(dir, { recursive: true });
-  for (const [split, per, prefix] of [['train', trainPerClass, 'train'], ['test', testPerClass, 't10k']] as const) {
+  for (const [split, per, prefix] of [
+    ['train', trainPerClass, 'train'],
+    ['test', testPerClass, 't10k'],
+  ] as const) {
     const ds = loadDataset('fashion-mnist-mini', split);
     const taken: number[] = [];
     const counts = new Array(10).fill(0);
     for (let i = 0; i < ds.count; i++) if (counts[ds.labels[i]!]++ < per) taken.push(i);
     const images = new Uint8Array(taken.length * 784);
-    taken.forEach((src, k) => images.set(ds.images.subarray(src * 784, (src + 1) * 784), k * 784));
+    for (const [k, src] of taken.entries()) images.set(ds.images.subarray(src * 784, (src + 1) * 784), k * 784);
     const labels = Uint8Array.from(taken, (i) => ds.labels[i]!);
     writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(encodeIdx({ dataType: 'uint8', dims: [taken.length, 28, 28], data: images })));
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte.gz`), gzipSync(encodeIdx({ dataType: 'uint8', dims: [taken.length], data: labels })));
@@ -38,7 +41,28 @@ function writeSlice(dir: string, trainPerClass: number, testPerClass: number): v
 
 const data = join(work, 'fmnist-slice');
 writeSlice(data, 64, 20);
-const baseArgs = ['--import', 'tsx', cli, 'train', '--dataset', 'fashion-mnist', '--data', data, '--model', 'convnet', '--epochs', '3', '--batch-size', '32', '--threads', '1', '--workers', '0', '--seed', '4'];
+const baseArgs = [
+  '--import',
+  'tsx',
+  cli,
+  'train',
+  '--dataset',
+  'fashion-mnist',
+  '--data',
+  data,
+  '--model',
+  'convnet',
+  '--epochs',
+  '3',
+  '--batch-size',
+  '32',
+  '--threads',
+  '1',
+  '--workers',
+  '0',
+  '--seed',
+  '4',
+];
 
 function run(args: string[]) {
   return spawnSync(process.execPath, args, { cwd: repo, encoding: 'utf8', env: { ...process.env, ONNX_CIL_DEBUG: '' } });
@@ -53,7 +77,10 @@ test('train --json reports accuracy and writes an ONNX checkpoint any tool can o
   assert.ok(result.testAccuracy > 0.2 && result.testAccuracy <= 1, `accuracy ${result.testAccuracy}`);
   assert.ok(result.imagesPerSecond > 0 && result.wallSeconds > 0);
   const summary = inspectModel(readFileSync(join(out, 'checkpoint.onnx')));
-  assert.deepEqual(summary.inputs.map((i) => i.shape), [[-1, 1, 28, 28]]);
+  assert.deepEqual(
+    summary.inputs.map((i) => i.shape),
+    [[-1, 1, 28, 28]],
+  );
   assert.ok(summary.parameters > 200_000);
   const ckpt = loadCheckpoint<{ completedEpochs: number }>(join(out, 'checkpoint.onnx'));
   assert.equal(ckpt.meta.completedEpochs, 3);
@@ -89,7 +116,10 @@ test('a run killed mid-epoch resumes with --resume and ends exactly like an unin
   const a = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
   const b = JSON.parse(readFileSync(join(work, 'plain', 'metrics.json'), 'utf8'));
   assert.equal(a.testAccuracy, b.testAccuracy);
-  assert.deepEqual(a.history.map((h: { loss: number }) => h.loss), b.history.map((h: { loss: number }) => h.loss));
+  assert.deepEqual(
+    a.history.map((h: { loss: number }) => h.loss),
+    b.history.map((h: { loss: number }) => h.loss),
+  );
 });
 
 test('a truncated checkpoint gives a clear error, not a stack trace', () => {
@@ -132,14 +162,20 @@ function runAsync(args: string[]): Promise<{ status: number | null; stdout: stri
 test('bad flags, a batch larger than the data and a class-incremental folder are one-line errors before any work', async () => {
   const cilRun = join(work, 'cil-run');
   mkdirSync(cilRun, { recursive: true });
-  writeFileSync(join(cilRun, 'config.json'), JSON.stringify({ preset: 'fmnist-mini-b5-p5', method: 'spb', methodConfig: {}, epochsScale: 1, protocol: { name: 'fmnist-mini-b5-p5' } }));
+  writeFileSync(
+    join(cilRun, 'config.json'),
+    JSON.stringify({ preset: 'fmnist-mini-b5-p5', method: 'spb', methodConfig: {}, epochsScale: 1, protocol: { name: 'fmnist-mini-b5-p5' } }),
+  );
   const big = join(work, 'big-batch');
   const train = ['--import', 'tsx', cli, 'train', '--dataset', 'fashion-mnist', '--data', data, '--threads', '1', '--workers', '0'];
   const cases: [string[], string][] = [
     [[...train, '--momentum', '2', '--out', join(work, 'm')], '--momentum must be a number from 0 to 1, got 2'],
     [[...train, '--threads', '0.5', '--out', join(work, 't')], '--threads must be a positive integer, got 0.5'],
     [[...train, '--epochs', 'many', '--out', join(work, 'e')], '--epochs must be a positive integer, got something that is not a number'],
-    [[...train, '--batch-size', '1000000000', '--out', big], `--batch-size 1000000000 is larger than the 640 training images of fashion-mnist/train; use at most 640`],
+    [
+      [...train, '--batch-size', '1000000000', '--out', big],
+      `--batch-size 1000000000 is larger than the 640 training images of fashion-mnist/train; use at most 640`,
+    ],
     [
       [...train, '--resume', '--out', cilRun],
       `${cilRun} holds a class-incremental run (written by \`onnx-cil run\`), not a \`train\` run; continue it with \`onnx-cil run --resume --out ${cilRun}\`, or choose another --out`,
@@ -161,7 +197,10 @@ test('train never replaces a finished run without --resume or --force', () => {
   writeFileSync(join(out, 'metrics.json'), '{}');
   const refused = run([...baseArgs, '--out', out]);
   assert.equal(refused.status, 1);
-  assert.equal(refused.stderr, `onnx-cil: error: ${out} already holds a run (checkpoint.onnx, metrics.json); pass --resume to continue it, --force to replace it, or choose another --out\n`);
+  assert.equal(
+    refused.stderr,
+    `onnx-cil: error: ${out} already holds a run (checkpoint.onnx, metrics.json); pass --resume to continue it, --force to replace it, or choose another --out\n`,
+  );
   assert.equal(readFileSync(join(out, 'checkpoint.onnx'), 'utf8'), 'the trained model');
   const forced = run([...baseArgs, '--out', out, '--force', '--json']);
   assert.equal(forced.status, 0, forced.stderr);

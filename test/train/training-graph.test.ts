@@ -33,7 +33,10 @@ function convnetGraph(batch: number, classes = 10) {
 
 function randomBatch(batch: number, seed: number) {
   let s = seed;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const r = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
   return {
     x: Float32Array.from({ length: batch * 784 }, r),
     y: BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 10)),
@@ -42,14 +45,16 @@ function randomBatch(batch: number, seed: number) {
 
 test('the training graph passes onnx.checker.check_model(full_check=True)', (t) => {
   const python = '/usr/bin/python3';
-  const hasOnnx = existsSync(python) && (() => {
-    try {
-      execFileSync(python, ['-c', 'import onnx'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const hasOnnx =
+    existsSync(python) &&
+    (() => {
+      try {
+        execFileSync(python, ['-c', 'import onnx'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
   if (!hasOnnx) {
     t.skip('skipped: Debian python3-onnx is not installed (apt-get install python3-onnx)');
     return;
@@ -57,7 +62,10 @@ test('the training graph passes onnx.checker.check_model(full_check=True)', (t) 
   const dir = mkdtempSync(join(tmpdir(), 'onnx-cil-check-'));
   const path = join(dir, 'train.onnx');
   writeFileSync(path, convnetGraph(8).bytes);
-  const out = execFileSync(python, ['-c', `import onnx; m = onnx.load(${JSON.stringify(path)}); onnx.checker.check_model(m, full_check=True); print('ok', len(m.graph.node))`]).toString();
+  const out = execFileSync(python, [
+    '-c',
+    `import onnx; m = onnx.load(${JSON.stringify(path)}); onnx.checker.check_model(m, full_check=True); print('ok', len(m.graph.node))`,
+  ]).toString();
   assert.match(out, /^ok \d+/);
 });
 
@@ -105,7 +113,7 @@ test('SGD inside the graph follows PyTorch: v = mu v + g + wd w; w -= lr v (and 
       const dir = nesterov ? d.map((di, i) => di + 0.9 * v[i]!) : v;
       w = w.map((wi, i) => wi - 0.05 * dir[i]!);
       const got = Array.from((await s.stateDict()).get('w')!);
-      got.forEach((gv, i) => assert.ok(Math.abs(gv - w[i]!) < 1e-6, `nesterov=${nesterov} step ${step}: ${got} vs ${w}`));
+      for (const [i, gv] of got.entries()) assert.ok(Math.abs(gv - w[i]!) < 1e-6, `nesterov=${nesterov} step ${step}: ${got} vs ${w}`);
     }
     await s.release();
   }
@@ -171,7 +179,10 @@ test('fused and primitive BatchNorm give the same convnet gradients and statisti
     const vb = b.get(name)!;
     let num = 0;
     let den = 0;
-    va.forEach((v, i) => ((num += (v - vb[i]!) ** 2), (den += vb[i]! ** 2)));
+    for (const [i, v] of va.entries()) {
+      num += (v - vb[i]!) ** 2;
+      den += vb[i]! ** 2;
+    }
     assert.ok(Math.sqrt(num / Math.max(den, 1e-30)) < 1e-4, `${name}: relative difference ${Math.sqrt(num / den)}`);
     compared++;
   }
@@ -186,7 +197,15 @@ test('frozen parameters receive no update; groups get their own learning rate', 
     const c = params.param('c', [2], { kind: 'constant', value: 1 });
     return { loss: reduceSum(mul(mul(mul(x, a), b), c), undefined, false) };
   };
-  const graph = buildTrainingGraph({ name: 'groups', batchSize: 1, inputShape: [1, 1, 2], bnMode: 'train', optimizer: { momentum: 0, weightDecay: 0, nesterov: false }, forward, frozen: (n) => n === 'c' });
+  const graph = buildTrainingGraph({
+    name: 'groups',
+    batchSize: 1,
+    inputShape: [1, 1, 2],
+    bnMode: 'train',
+    optimizer: { momentum: 0, weightDecay: 0, nesterov: false },
+    forward,
+    frozen: (n) => n === 'c',
+  });
   assert.deepEqual(graph.groups, ['backbone', 'classifier']);
   assert.ok(!graph.carried.includes('c'));
   const s = await TrainingSession.create(graph, new Map());
@@ -211,7 +230,10 @@ test('a non-finite loss is an error and the state is kept', async () => {
   const s = await TrainingSession.create(graph, new Map());
   await assert.rejects(() => s.step(Float32Array.of(Number.NaN), BigInt64Array.of(0n), { backbone: 0.1 }), /loss became NaN; the step was not applied/);
   assert.deepEqual(Array.from((await s.stateDict()).get('w')!), [2]);
-  await assert.rejects(() => s.step(new Float32Array(2), BigInt64Array.of(0n, 0n), { backbone: 0.1 }), /batch of 2 images; this training graph takes exactly 1/);
+  await assert.rejects(
+    () => s.step(new Float32Array(2), BigInt64Array.of(0n, 0n), { backbone: 0.1 }),
+    /batch of 2 images; this training graph takes exactly 1/,
+  );
   await s.release();
 });
 

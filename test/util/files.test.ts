@@ -69,7 +69,13 @@ test('a failed rename removes the temporary file', (t) => {
 test('temporary files of dead processes are swept, those of live ones kept', (t) => {
   const dir = folder(t);
   const dead = deadPid();
-  const files = [temporaryPathFor('checkpoint.onnx', dead), temporaryPathFor('phase-1.onnx', dead), temporaryPathFor('checkpoint.onnx'), temporaryPathFor('metrics.json', process.ppid), 'notes.tmp-x'];
+  const files = [
+    temporaryPathFor('checkpoint.onnx', dead),
+    temporaryPathFor('phase-1.onnx', dead),
+    temporaryPathFor('checkpoint.onnx'),
+    temporaryPathFor('metrics.json', process.ppid),
+    'notes.tmp-x',
+  ];
   for (const f of files) writeFileSync(join(dir, f), 'x');
   assert.deepEqual(removeStaleTemporaryFiles(dir, 'model.onnx'), [], 'a target limits the sweep to its own temporaries');
   assert.deepEqual(removeStaleTemporaryFiles(dir, 'phase-1.onnx'), [temporaryPathFor('phase-1.onnx', dead)]);
@@ -83,11 +89,17 @@ test('prepareOutputFolder creates nested folders and fails at once where no fold
   assert.ok(existsSync(join(dir, 'a', 'b', 'c')));
   assert.deepEqual(readdirSync(join(dir, 'a', 'b', 'c')), [], 'the probe file is removed');
   writeFileSync(join(dir, 'file'), 'x');
-  assert.throws(() => prepareOutputFolder(join(dir, 'file', 'run')), /^Error: cannot create the folder .*file[/\\]run: .*file is a file, not a folder; choose another --out$/);
+  assert.throws(
+    () => prepareOutputFolder(join(dir, 'file', 'run')),
+    /^Error: cannot create the folder .*file[/\\]run: .*file is a file, not a folder; choose another --out$/,
+  );
   if (existsSync('/proc/self')) {
     // Node's recursive mkdir loops forever here; one level at a time fails in milliseconds.
     const started = performance.now();
-    assert.throws(() => prepareOutputFolder('/proc/onnx-cil-test/run'), /^Error: cannot create the folder \/proc\/onnx-cil-test\/run \(ENOENT at \/proc\/onnx-cil-test\); choose another --out$/);
+    assert.throws(
+      () => prepareOutputFolder('/proc/onnx-cil-test/run'),
+      /^Error: cannot create the folder \/proc\/onnx-cil-test\/run \(ENOENT at \/proc\/onnx-cil-test\); choose another --out$/,
+    );
     assert.ok(performance.now() - started < 1000);
   }
 });
@@ -95,7 +107,9 @@ test('prepareOutputFolder creates nested folders and fails at once where no fold
 test('runOutputsIn lists result files and removeRunOutputs removes only run files', (t) => {
   const dir = folder(t);
   assert.deepEqual(runOutputsIn(dir), []);
-  for (const f of ['config.json', 'checkpoint.onnx', 'phase-0.onnx', 'metrics.json', 'metrics.csv', 'report.html', 'notes.txt']) writeFileSync(join(dir, f), 'x');
+  for (const f of ['config.json', 'checkpoint.onnx', 'phase-0.onnx', 'metrics.json', 'metrics.csv', 'report.html', 'notes.txt']) {
+    writeFileSync(join(dir, f), 'x');
+  }
   assert.deepEqual(runOutputsIn(dir), ['checkpoint.onnx', 'metrics.json', 'phase-0.onnx']);
   removeRunOutputs(dir);
   assert.deepEqual(readdirSync(dir), ['notes.txt']);
@@ -107,7 +121,12 @@ test('a folder lock is exclusive, names its owner, and is released once', (t) =>
   const owner = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'));
   assert.equal(owner.pid, process.pid);
   assert.equal(owner.host, hostname());
-  assert.throws(() => lockFolder(dir, 'run ft'), new RegExp(`^Error: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${process.pid} on .* \\(run spb, since .*\\); wait for it to finish or choose another --out`));
+  assert.throws(
+    () => lockFolder(dir, 'run ft'),
+    new RegExp(
+      `^Error: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${process.pid} on .* \\(run spb, since .*\\); wait for it to finish or choose another --out`,
+    ),
+  );
   lock.release();
   lock.release();
   assert.ok(!existsSync(join(dir, LOCK_FILE)));
@@ -145,7 +164,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`a lock is released when its process is stopped with ${signal}, and the signal still ends it`, async (t) => {
     const dir = folder(t);
     const child = spawn(process.execPath, lockingScript(dir, 'wait'), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d) => String(d).includes('locked') && resolve());
       void exited.then(() => reject(new Error('the child exited before locking')));

@@ -48,7 +48,8 @@ function relativeImports(code: string): string[] {
 }
 
 test('the import scanner finds static, type-only, re-export and dynamic imports', () => {
-  const code = "import { a } from '../x/a.js';\nimport type { B } from './b.js';\nexport * from '../y/c.js';\nconst d = await import('../z/d.js');\nimport '../w/e.js';\nimport { f } from 'node:fs';";
+  const code =
+    "import { a } from '../x/a.js';\nimport type { B } from './b.js';\nexport * from '../y/c.js';\nconst d = await import('../z/d.js');\nimport '../w/e.js';\nimport { f } from 'node:fs';";
   assert.deepEqual(relativeImports(code), ['../x/a.js', './b.js', '../y/c.js', '../z/d.js', '../w/e.js']);
 });
 

@@ -39,13 +39,19 @@ export async function resolve(specifier, context, next) {
 test('onnx-cil --help loads no charting, image or onnxruntime package', (t) => {
   const loaded = packagesLoaded(t, ['src/cli/main.ts', '--help']);
   assert.ok(loaded.has('yargs'), `the hook saw no yargs; it saw ${[...loaded].join(', ')}`);
-  assert.deepEqual(HEAVY.filter((p) => loaded.has(p)), []);
+  assert.deepEqual(
+    HEAVY.filter((p) => loaded.has(p)),
+    [],
+  );
 });
 
 test("import 'onnx-cil' loads no charting, image or onnxruntime package", (t) => {
   const loaded = packagesLoaded(t, ['--input-type=module', '-e', `await import(${JSON.stringify(join(repoRoot, 'src', 'index.ts'))});`]);
   assert.ok(loaded.has('zod'), `the hook saw no zod; it saw ${[...loaded].join(', ')}`);
-  assert.deepEqual(HEAVY.filter((p) => loaded.has(p)), []);
+  assert.deepEqual(
+    HEAVY.filter((p) => loaded.has(p)),
+    [],
+  );
 });
 
 test('drawing a chart does load vega and vega-lite (the check above can see them)', (t) => {

@@ -30,17 +30,33 @@ function assertUnchangeable<K, V>(name: string, table: ReadonlyMap<K, V>): void 
 }
 
 test('readOnlyMap reads like the Map it wraps and offers no way to change it', () => {
-  const view = readOnlyMap(new Map([['a', 1], ['b', 2]]));
+  const view = readOnlyMap(
+    new Map([
+      ['a', 1],
+      ['b', 2],
+    ]),
+  );
   assert.equal(view.get('a'), 1);
   assert.equal(view.has('b'), true);
   assert.equal(view.has('c'), false);
   assert.equal(view.size, 2);
   assert.deepEqual([...view.keys()], ['a', 'b']);
   assert.deepEqual([...view.values()], [1, 2]);
-  assert.deepEqual([...view], [['a', 1], ['b', 2]]);
+  assert.deepEqual(
+    [...view],
+    [
+      ['a', 1],
+      ['b', 2],
+    ],
+  );
   const seen: [string, number, boolean][] = [];
-  view.forEach((value, key, map) => seen.push([key, value, map === view]));
-  assert.deepEqual(seen, [['a', 1, true], ['b', 2, true]]);
+  view.forEach((value, key, map) => {
+    seen.push([key, value, map === view]);
+  });
+  assert.deepEqual(seen, [
+    ['a', 1, true],
+    ['b', 2, true],
+  ]);
   assertUnchangeable('readOnlyMap', view);
   // What the view replaces: a frozen Map still changes through its own methods.
   const frozen = Object.freeze(new Map([['a', 1]]));

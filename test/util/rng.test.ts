@@ -6,7 +6,10 @@ test('numpy legacy permutation with seed 1993 matches numpy', () => {
   assert.deepEqual(Array.from(numpyLegacyPermutation(100, 1993).subarray(0, 10)), [68, 56, 78, 8, 23, 84, 90, 65, 74, 76]);
   assert.deepEqual(Array.from(numpyLegacyPermutation(10, 1993)), [4, 2, 7, 6, 0, 3, 5, 8, 9, 1]);
   const full = Array.from(numpyLegacyPermutation(100, 1993)).sort((a, b) => a - b);
-  assert.deepEqual(full, Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    full,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.deepEqual(Array.from(numpyLegacyPermutation(1, 1993)), [0]);
   assert.deepEqual(Array.from(numpyLegacyPermutation(0, 1993)), []);
 });
@@ -15,7 +18,10 @@ test('MT19937 matches the reference outputs of both seeding routines', () => {
   // init_genrand(5489) is the reference default seed; init_by_array values are from mt19937ar.out.
   assert.equal(MT19937.fromNumpySeed(5489).nextUint32(), 3499211612);
   const byArray = MT19937.fromKeyArray([0x123, 0x234, 0x345, 0x456]);
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => byArray.nextUint32()), [1067595299, 955945823, 477289528, 4107218783, 4228976476]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => byArray.nextUint32()),
+    [1067595299, 955945823, 477289528, 4107218783, 4228976476],
+  );
   // numpy's integer seed goes through init_genrand, not init_by_array([seed]): the two streams differ.
   assert.notEqual(MT19937.fromKeyArray([1993]).nextUint32(), MT19937.fromNumpySeed(1993).nextUint32());
   assert.throws(() => MT19937.fromNumpySeed(-1), /\[0, 2\^32 - 1\]/);
@@ -66,8 +72,14 @@ test('SeededRandom.shuffle permutes in place and is reproducible', () => {
   const a = new SeededRandom(9).shuffle(Int32Array.from({ length: 50 }, (_, i) => i));
   const b = new SeededRandom(9).shuffle(Array.from({ length: 50 }, (_, i) => i));
   assert.deepEqual(Array.from(a), b);
-  assert.notDeepEqual(b, Array.from({ length: 50 }, (_, i) => i));
-  assert.deepEqual([...b].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
+  assert.notDeepEqual(
+    b,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    [...b].sort((x, y) => x - y),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
 });
 
 test('deriveSeed separates streams by every part and by order', () => {

@@ -73,7 +73,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     { argv },
   );
   // Zero threads or repetitions mean the least that works (1), as they always have.
-  const optionalInteger = (value: string | undefined, flag: string, least: number) => (value === undefined ? undefined : Math.max(least, integerArg(value, flag, 0)));
+  const optionalInteger = (value: string | undefined, flag: string, least: number) =>
+    value === undefined ? undefined : Math.max(least, integerArg(value, flag, 0));
   return {
     json: v.json ?? false,
     threads: Math.max(1, integerArg(v.threads, '--threads', 2)),
@@ -223,7 +224,7 @@ async function runChild(key: string, args: BenchArgs): Promise<void> {
   const fn = CONFIGS[key];
   if (!fn) throw new Error(`unknown configuration ${key}; known: ${Object.keys(CONFIGS).join(', ')}`);
   const result = await fn(args);
-  process.stdout.write(JSON.stringify({ key, result: { ...result, peakRssMB: peakRssMB() } }) + '\n');
+  process.stdout.write(`${JSON.stringify({ key, result: { ...result, peakRssMB: peakRssMB() } })}\n`);
 }
 
 /** Runs one configuration in a fresh process of this script; returns its result or an error note. */
@@ -288,7 +289,10 @@ export function getPath(obj: unknown, path: string): unknown {
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
   let cur = obj;
-  for (const p of parts.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;
+  for (const p of parts.slice(0, -1)) {
+    cur[p] ??= {};
+    cur = cur[p] as Record<string, unknown>;
+  }
   cur[parts.at(-1)!] = value;
 }
 
@@ -368,7 +372,11 @@ export function sideBySide(out: Record<string, unknown>): string[][] {
   return [
     row('resnet32 training, images/s (vs PyTorch)', num('train.resnet32.imagesPerSecond'), num('peer.torch.train.resnet32.imagesPerSecond')),
     row('convnet training, images/s (vs PyTorch)', num('train.convnet.imagesPerSecond'), num('peer.torch.train.convnet.imagesPerSecond')),
-    row('resnet32 inference batch 64, images/s (vs PyTorch eval)', num('infer.resnet32.node.batch64ImagesPerSecond'), num('peer.torch.infer.resnet32.batch64ImagesPerSecond')),
+    row(
+      'resnet32 inference batch 64, images/s (vs PyTorch eval)',
+      num('infer.resnet32.node.batch64ImagesPerSecond'),
+      num('peer.torch.infer.resnet32.batch64ImagesPerSecond'),
+    ),
     row('resnet32 training peak RSS, MB (vs PyTorch)', num('train.resnet32.peakRssMB'), num('peer.torch.train.resnet32.peakRssMB'), 0),
     row('resnet32 training GFLOP/s (vs the MatMul ceiling)', num('train.resnet32.gflops'), num('matmulGflops')),
   ];
@@ -378,7 +386,9 @@ function report(out: Record<string, unknown>): string {
   const g = (p: string) => getPath(out, p);
   const parts: string[] = [];
   const threads = out['threads'];
-  parts.push(`onnx-cil bench: ${threads} threads, ${(out['host'] as { cpu: string }).cpu}${out['quick'] ? ' (--quick: few repetitions, indicative only)' : ''}`);
+  parts.push(
+    `onnx-cil bench: ${threads} threads, ${(out['host'] as { cpu: string }).cpu}${out['quick'] ? ' (--quick: few repetitions, indicative only)' : ''}`,
+  );
   parts.push(
     '\nTraining step (batch 128, forward + loss + backward + SGD), median [p10 .. p90]\n' +
       table(
@@ -404,7 +414,13 @@ function report(out: Record<string, unknown>): string {
     const r = g(p) as Record<string, number> | undefined;
     if (!r) return [name, '-', '-', '-', '-'];
     if ('error' in r) return [name, String(r['error']), '', '', ''];
-    return [name, fmt(r['batch1LatencyMs'], 2), `${fmt(r['batch1P10Ms'], 2)}..${fmt(r['batch1P90Ms'], 2)}`, fmt(r['batch64ImagesPerSecond']), String(r['threads'] ?? '')];
+    return [
+      name,
+      fmt(r['batch1LatencyMs'], 2),
+      `${fmt(r['batch1P10Ms'], 2)}..${fmt(r['batch1P90Ms'], 2)}`,
+      fmt(r['batch64ImagesPerSecond']),
+      String(r['threads'] ?? ''),
+    ];
   };
   parts.push(
     '\nExported resnet32 inference (float32 NCHW, BatchNorm folded)\n' +
@@ -434,18 +450,16 @@ function report(out: Record<string, unknown>): string {
   const peer = g('peer') as Record<string, unknown> | undefined;
   if (peer && 'skipped' in peer) parts.push(`peer: skipped (${String(peer['skipped'])})`);
   else if (peer && 'error' in peer) parts.push(`peer: failed (${String(peer['error'])})`);
-  else if (peer) parts.push(`peer: PyTorch ${String(g('peer.torch.version'))} eager, ${String(g('peer.torch.threads'))} threads; torch resnet32 peak RSS ${fmt(g('peer.torch.train.resnet32.peakRssMB'), 0)} MB`);
-  parts.push('\nSide by side (ratio = onnx-cil / reference)\n' + table(['', 'onnx-cil', 'reference', 'ratio'], sideBySide(out)));
+  else if (peer)
+    parts.push(
+      `peer: PyTorch ${String(g('peer.torch.version'))} eager, ${String(g('peer.torch.threads'))} threads; torch resnet32 peak RSS ${fmt(g('peer.torch.train.resnet32.peakRssMB'), 0)} MB`,
+    );
+  parts.push(`\nSide by side (ratio = onnx-cil / reference)\n${table(['', 'onnx-cil', 'reference', 'ratio'], sideBySide(out))}`);
   return parts.join('\n');
 }
 
 function ratios(out: Record<string, unknown>): Record<string, number> {
-  const pairs = [
-    'train.resnet32.imagesPerSecond',
-    'train.convnet.imagesPerSecond',
-    'infer.resnet32.batch64ImagesPerSecond',
-    'train.resnet32.peakRssMB',
-  ];
+  const pairs = ['train.resnet32.imagesPerSecond', 'train.convnet.imagesPerSecond', 'infer.resnet32.batch64ImagesPerSecond', 'train.resnet32.peakRssMB'];
   const r: Record<string, number> = {};
   for (const p of pairs) {
     const ours = getPath(out, p === 'infer.resnet32.batch64ImagesPerSecond' ? 'infer.resnet32.node.batch64ImagesPerSecond' : p);
@@ -533,11 +547,11 @@ async function main(): Promise<void> {
   const out = args.from ? (JSON.parse(readFileSync(args.from, 'utf8')) as Record<string, unknown>) : await runAll(args);
   const compared = args.compare ? compareReport(args.compare, out, args.tolerance) : { text: '', failed: false };
   // The tables go to stdout normally; with --json they move to stderr so stdout stays machine-readable.
-  const human = report(out) + compared.text + '\n';
+  const human = `${report(out)}${compared.text}\n`;
   if (args.json) process.stderr.write(human);
   else process.stdout.write(human);
-  if (args.save) writeFileSync(args.save, JSON.stringify(out, null, 2) + '\n');
-  if (args.json) process.stdout.write(JSON.stringify(out) + '\n');
+  if (args.save) writeFileSync(args.save, `${JSON.stringify(out, null, 2)}\n`);
+  if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   if (compared.failed) process.exitCode = 1;
 }
 

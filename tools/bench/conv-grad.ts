@@ -94,7 +94,7 @@ const EinsumOp: OpDef<{ equation: string }> = {
   infer(inputs, { equation }) {
     const [lhs, out] = equation.split('->') as [string, string];
     const dims = new Map<string, number>();
-    lhs.split(',').forEach((term, k) => [...term].forEach((ch, i) => dims.set(ch, inputs[k]!.shape[i]!)));
+    for (const [k, term] of lhs.split(',').entries()) for (const [i, ch] of [...term].entries()) dims.set(ch, inputs[k]!.shape[i]!);
     return [{ dtype: inputs[0]!.dtype, shape: [...out].map((ch) => dims.get(ch)!) }];
   },
 };
@@ -133,8 +133,7 @@ function bmmReduce(cols: Value, dy: Value, l: Layer): Value {
   return reshape(transpose(reduceSum(prod, [0], false), [1, 0]), [l.o, l.c, l.k, l.k]);
 }
 
-const flipKernel = (w: Value) =>
-  slice(transpose(w, [1, 0, 2, 3]), { starts: [-1, -1], ends: [-(2 ** 53), -(2 ** 53)], axes: [2, 3], steps: [-1, -1] });
+const flipKernel = (w: Value) => slice(transpose(w, [1, 0, 2, 3]), { starts: [-1, -1], ends: [-(2 ** 53), -(2 ** 53)], axes: [2, 3], steps: [-1, -1] });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Candidates.
@@ -152,7 +151,7 @@ const CANDIDATES: Candidate[] = [
   {
     name: 'a im2col channel-major + Gemm (old)',
     what: 'dW',
-    build(x, dy, w, l) {
+    build(x, dy, _w, l) {
       const oh = outSize(l);
       const n = l.n;
       const views = shiftedViews(transpose(x, [1, 0, 2, 3]), l, oh).map((v) => (l.k === 1 ? v : unsqueeze(v, [1])));
@@ -198,7 +197,13 @@ const CANDIDATES: Candidate[] = [
     build(x, dy, _w, l) {
       const oh = outSize(l);
       const views = shiftedViews(x, l, oh);
-      const cols = views.length === 1 ? views[0]! : concat(views.map((v) => unsqueeze(v, [2])), 2);
+      const cols =
+        views.length === 1
+          ? views[0]!
+          : concat(
+              views.map((v) => unsqueeze(v, [2])),
+              2,
+            );
       return bmmReduce(reshape(cols, [l.n, l.c * l.k * l.k, oh * oh]), dy, l);
     },
   },
@@ -406,7 +411,6 @@ function seeded(n: number, seed: number): Float32Array {
   });
 }
 
-
 interface Row {
   layer: string;
   model: string;
@@ -518,7 +522,10 @@ async function profileCandidate(c: Candidate, l: Layer, args: Args): Promise<str
     const op = e.args?.op_name ?? '?';
     byOp.set(op, (byOp.get(op) ?? 0) + e.dur / 1000 / runs);
   }
-  return [...byOp].sort((a, b) => b[1] - a[1]).map(([op, ms]) => `${op} ${ms.toFixed(1)}`).join(', ');
+  return [...byOp]
+    .sort((a, b) => b[1] - a[1])
+    .map(([op, ms]) => `${op} ${ms.toFixed(1)}`)
+    .join(', ');
 }
 
 async function main(): Promise<void> {

@@ -54,7 +54,11 @@ async function measure(config: Config, bytes: Uint8Array, reps: number): Promise
   const tensor = (n: number): Tensor => {
     if (info.inputLayout === 'float32-nchw') return new ort.Tensor('float32', seededFloats(n * c * h * w, n), [n, c, h, w]);
     const k = info.inputLayout === 'uint8-rgba' ? 4 : c;
-    return new ort.Tensor('uint8', Uint8Array.from(seededFloats(n * h * w * k, n), (v) => Math.floor((v + 1) * 127)), [n, h, w, k]);
+    return new ort.Tensor(
+      'uint8',
+      Uint8Array.from(seededFloats(n * h * w * k, n), (v) => Math.floor((v + 1) * 127)),
+      [n, h, w, k],
+    );
   };
   const x1 = tensor(1);
   const x64 = tensor(64);
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   const reps = integerArg(flags.reps, '--reps', 8, 1);
   if (child) {
     const config = CONFIGS.find((c) => c.key === child)!;
-    process.stdout.write(JSON.stringify(await measure(config, modelBytes(model), reps)) + '\n');
+    process.stdout.write(`${JSON.stringify(await measure(config, modelBytes(model), reps))}\n`);
     return;
   }
   const only = listArg(flags.only);
@@ -92,23 +96,37 @@ async function main(): Promise<void> {
   const results: InferResult[] = [];
   for (const config of selected) {
     const self = fileURLToPath(import.meta.url);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', config.key, '--reps', String(reps), ...(model ? ['--model', model] : [])], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', config.key, '--reps', String(reps), ...(model ? ['--model', model] : [])], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`${config.label} failed:\n${r.stderr}`);
     results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as InferResult);
   }
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: ALL_THREADS, node: process.version, model: model ?? 'resnet32 (exported, 100 classes, 3x32x32, float32-nchw input)' };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: ALL_THREADS,
+    node: process.version,
+    model: model ?? 'resnet32 (exported, 100 classes, 3x32x32, float32-nchw input)',
+  };
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ machine, results }) + '\n');
+    process.stdout.write(`${JSON.stringify({ machine, results })}\n`);
     return;
   }
   const rows = [
     ['runtime', 'batch-1 latency (median)', 'batch-1 p90', 'batch-64 ms/batch', 'batch-64 images/s'],
-    ...results.map((r) => [r.label, `${r.batch1LatencyMs.toFixed(2)} ms`, `${r.batch1P90Ms.toFixed(2)} ms`, `${r.batch64MsPerBatch.toFixed(1)} ms`, r.batch64ImagesPerSecond.toFixed(0)]),
+    ...results.map((r) => [
+      r.label,
+      `${r.batch1LatencyMs.toFixed(2)} ms`,
+      `${r.batch1P90Ms.toFixed(2)} ms`,
+      `${r.batch64MsPerBatch.toFixed(1)} ms`,
+      r.batch64ImagesPerSecond.toFixed(0),
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(`${machine.model} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}\n\n`);
-  process.stdout.write([line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n') + '\n');
+  const table = [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)];
+  process.stdout.write(`${table.join('\n')}\n`);
 }
 
 main().catch((err: unknown) => {

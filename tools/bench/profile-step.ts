@@ -81,9 +81,7 @@ export function summarizeProfile(events: readonly ProfileEvent[], steps: number)
   return {
     runMs: perStep(timed.reduce((a, e) => a + e.dur, 0)),
     kernelMs: perStep(total),
-    byOp: [...byOp]
-      .map(([op, v]) => ({ op, ms: perStep(v.us), nodes: v.count / Math.max(1, timed.length), share: v.us / total }))
-      .sort((a, b) => b.ms - a.ms),
+    byOp: [...byOp].map(([op, v]) => ({ op, ms: perStep(v.us), nodes: v.count / Math.max(1, timed.length), share: v.us / total })).sort((a, b) => b.ms - a.ms),
     byPhase: { forward: perStep(byPhase.forward), backward: perStep(byPhase.backward), optimizer: perStep(byPhase.optimizer) },
     topNodes: [...byNode].map(([node, v]) => ({ node, op: v.op, ms: perStep(v.us) })).sort((a, b) => b.ms - a.ms),
   };
@@ -110,7 +108,9 @@ export async function profileTrainingStep(
   for (let i = 0; i < opts.warmup + opts.steps; i++) {
     const t0 = performance.now();
     await trainer.step(x, y, lrs);
-    process.stderr.write(`[profile] ${model} step ${i + 1}/${opts.warmup + opts.steps}: ${(performance.now() - t0).toFixed(0)} ms${i < opts.warmup ? ' (warm-up)' : ''}\n`);
+    process.stderr.write(
+      `[profile] ${model} step ${i + 1}/${opts.warmup + opts.steps}: ${(performance.now() - t0).toFixed(0)} ms${i < opts.warmup ? ' (warm-up)' : ''}\n`,
+    );
   }
   // TrainingSession keeps its onnxruntime session private; releasing it ends profiling and writes the file.
   await trainer.release();
@@ -163,7 +163,10 @@ async function main(): Promise<void> {
     );
   }
   const rest = p.byOp.slice(opts.top);
-  if (rest.length) console.log(`${`(${rest.length} more types)`.padEnd(22)} ${rest.reduce((a, o) => a + o.ms, 0).toFixed(1).padStart(8)}`);
+  if (rest.length) {
+    const ms = rest.reduce((a, o) => a + o.ms, 0);
+    console.log(`${`(${rest.length} more types)`.padEnd(22)} ${ms.toFixed(1).padStart(8)}`);
+  }
   if (opts.nodes) {
     console.log('\nheaviest nodes');
     for (const n of p.topNodes.slice(0, opts.nodes)) console.log(`  ${n.ms.toFixed(1).padStart(7)} ms  ${n.op.padEnd(16)} ${n.node}`);

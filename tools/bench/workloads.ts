@@ -181,7 +181,11 @@ export function workloadBatch(w: TrainWorkload): { x: Float32Array; y: BigInt64A
  * dynamic batch): the same file `onnx-cil export` writes for a trained run, so its cost is the shipped model's cost.
  * @example const bytes = exportedModelBytes('resnet32'); const s = await createBackend(bytes, { threads: 2 });
  */
-export function exportedModelBytes(model: 'resnet32' | 'convnet' = 'resnet32'): { bytes: Uint8Array; inputShape: [number, number, number]; macsPerImage: number } {
+export function exportedModelBytes(model: 'resnet32' | 'convnet' = 'resnet32'): {
+  bytes: Uint8Array;
+  inputShape: [number, number, number];
+  macsPerImage: number;
+} {
   const spec = getModelSpec(model);
   const inputShape = (model === 'convnet' ? [1, 28, 28] : [3, 32, 32]) as [number, number, number];
   const classes = model === 'convnet' ? 10 : 100;

@@ -23,7 +23,7 @@ function subset(records: Uint8Array, perClass: number): Uint8Array {
     }
   }
   const all = new Uint8Array(out.length * CIFAR100_RECORD_BYTES);
-  out.forEach((r, k) => all.set(r, k * CIFAR100_RECORD_BYTES));
+  for (const [k, r] of out.entries()) all.set(r, k * CIFAR100_RECORD_BYTES);
   return all;
 }
 

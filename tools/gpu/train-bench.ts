@@ -17,13 +17,20 @@ import { integerArg, parseToolArgs } from '../lib/args.js';
 import { timeRepetitions } from '../lib/timing.js';
 
 async function main(): Promise<void> {
-  const { values: flags } = parseToolArgs(import.meta.url, { steps: { type: 'string' }, cpu: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } });
+  const { values: flags } = parseToolArgs(import.meta.url, {
+    steps: { type: 'string' },
+    cpu: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
   const steps = integerArg(flags.steps, '--steps', 30, 1);
   const device = flags.cpu ? 'cpu' : 'cuda';
   const { graph } = buildTrainWorkload('resnet32', 128, 'cuda');
   const trainer = await TrainingSession.create(graph, new Map(), { device, seed: 1 });
   let s = 7;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const rand = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  };
   const x = Float32Array.from({ length: 128 * 3 * 32 * 32 }, rand);
   const y = BigInt64Array.from({ length: 128 }, (_, i) => BigInt(i % 100));
   const lrs = { backbone: 0.1, classifier: 0.1 };

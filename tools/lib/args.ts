@@ -22,14 +22,13 @@ export function usageOf(moduleUrl: string): string {
   const start = text.indexOf('/**');
   const end = text.indexOf('*/', start);
   if (start < 0 || end < 0) return `${fileURLToPath(moduleUrl)}: no usage text\n`;
-  return (
-    text
-      .slice(start + 3, end)
-      .split('\n')
-      .map((line) => line.replace(/^ \* ?| \*$/, ''))
-      .join('\n')
-      .trim() + '\n'
-  );
+  const usage = text
+    .slice(start + 3, end)
+    .split('\n')
+    .map((line) => line.replace(/^ \* ?| \*$/, ''))
+    .join('\n')
+    .trim();
+  return `${usage}\n`;
 }
 
 /**

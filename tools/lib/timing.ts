@@ -42,7 +42,10 @@ export function summarize(ms: readonly number[]): TimingSummary {
  * Runs `fn` `warmup` times untimed (first-run allocation, kernel selection, JIT), then `reps` times timed.
  * @example const t = await timeRepetitions(() => session.run(feeds), { warmup: 3, reps: 20 });
  */
-export async function timeRepetitions(fn: () => Promise<unknown>, opts: { warmup: number; reps: number; onRep?: (i: number, ms: number) => void }): Promise<TimingSummary> {
+export async function timeRepetitions(
+  fn: () => Promise<unknown>,
+  opts: { warmup: number; reps: number; onRep?: (i: number, ms: number) => void },
+): Promise<TimingSummary> {
   for (let i = 0; i < opts.warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < opts.reps; i++) {

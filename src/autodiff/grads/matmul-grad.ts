@@ -17,9 +17,6 @@ export const matmulGrad: GradRule = {
   gradFn(node, dys, needs) {
     const dy = outputGrad(node, dys);
     const [a, b] = node.inputs;
-    return [
-      needs[0] ? sumToShape(matmul(dy, swapLast(b!)), a!.shape) : null,
-      needs[1] ? sumToShape(matmul(swapLast(a!), dy), b!.shape) : null,
-    ];
+    return [needs[0] ? sumToShape(matmul(dy, swapLast(b!)), a!.shape) : null, needs[1] ? sumToShape(matmul(swapLast(a!), dy), b!.shape) : null];
   },
 };

@@ -11,6 +11,13 @@ export const padGrad: GradRule = {
     const mode = (node.attrs as PadAttrs).mode ?? 'constant';
     if (mode !== 'constant') throw new Error(`${node.name}: Pad gradient supports constant mode, got ${mode}`);
     const pads = Array.from(x!.graph.literalOf(padsV!)!.data as BigInt64Array, Number);
-    return [pad(outputGrad(node, dys), pads.map((p) => -p)), null, null];
+    return [
+      pad(
+        outputGrad(node, dys),
+        pads.map((p) => -p),
+      ),
+      null,
+      null,
+    ];
   },
 };

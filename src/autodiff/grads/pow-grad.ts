@@ -11,7 +11,7 @@ export const powGrad: GradRule = {
     const [a, b] = node.inputs;
     if (needs[1]) throw new Error(`${node.name}: Pow is differentiated only with respect to its base (constant exponent)`);
     const p = a!.graph.literalOf(b!);
-    if (!p || p.data.length !== 1) throw new Error(`${node.name}: Pow gradient needs a scalar constant exponent`);
+    if (p?.data.length !== 1) throw new Error(`${node.name}: Pow gradient needs a scalar constant exponent`);
     const e = Number(p.data[0]);
     const da = mul(mul(dy, e), pow(a!, a!.graph.constF32(e - 1, b!.shape)));
     return [sumToShape(da, a!.shape), null];

@@ -22,7 +22,10 @@ function dilate(dy: Value, axis: number, step: number): Value {
   const pads = new Array<number>(2 * rank).fill(0);
   pads[rank + axis + 1] = step - 1;
   const widened = pad(unsqueeze(dy, [axis + 1]), pads);
-  const merged = reshape(widened, dy.shape.map((d, i) => (i === axis ? d * step : d)));
+  const merged = reshape(
+    widened,
+    dy.shape.map((d, i) => (i === axis ? d * step : d)),
+  );
   return slice(merged, { starts: [0], ends: [(count - 1) * step + 1], axes: [axis] });
 }
 

@@ -8,10 +8,6 @@ export const whereGrad: GradRule = {
     const dy = outputGrad(node, dys);
     const [c, a, b] = node.inputs;
     const zero = dy.graph.constF32(0);
-    return [
-      null,
-      needs[1] ? sumToShape(where(c!, dy, zero), a!.shape) : null,
-      needs[2] ? sumToShape(where(c!, zero, dy), b!.shape) : null,
-    ];
+    return [null, needs[1] ? sumToShape(where(c!, dy, zero), a!.shape) : null, needs[2] ? sumToShape(where(c!, zero, dy), b!.shape) : null];
   },
 };

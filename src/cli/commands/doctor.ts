@@ -104,25 +104,25 @@ export async function runDoctor(deviceId = 0): Promise<DoctorReport> {
 export const doctorCommand: CommandModule<object, DoctorArgs> = {
   command: 'doctor',
   describe: 'Check Node, onnxruntime, the CPU/CUDA/wasm providers and GPU visibility',
-  builder: (y: Argv) =>
-    y.option('json', { type: 'boolean', default: false }).option('device-id', { type: 'number', default: 0 }) as Argv<DoctorArgs>,
+  builder: (y: Argv) => y.option('json', { type: 'boolean', default: false }).option('device-id', { type: 'number', default: 0 }) as Argv<DoctorArgs>,
   handler: async (a) => {
     const r = await runDoctor(a['device-id']);
     if (a.json) {
-      process.stdout.write(JSON.stringify(r) + '\n');
+      process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
-    process.stdout.write(
-      [
-        `node ${r.node} on ${r.platform}, ${r.cpus.cores} cores (${r.cpus.model})`,
-        `onnxruntime ${Object.entries(r.onnxruntime).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        `provider cpu  (onnxruntime-node): ${providerLine(r.providers.cpu)}`,
-        `provider cuda (onnxruntime-node): ${providerLine(r.providers.cuda)}`,
-        ...(r.providers.cuda.installed ? [] : [`  ${CUDA_HINT}`]),
-        `provider wasm (onnxruntime-web):  ${providerLine(r.providers.wasm)}`,
-        `GPUs: ${r.gpus.length ? r.gpus.join('; ') : 'none visible (nvidia-smi not found or no devices)'}`,
-        ...(r.providers.cuda.installed && !r.providers.cuda.ok ? ['CUDA set-up: see docs/gpu.md'] : []),
-      ].join('\n') + '\n',
-    );
+    const lines = [
+      `node ${r.node} on ${r.platform}, ${r.cpus.cores} cores (${r.cpus.model})`,
+      `onnxruntime ${Object.entries(r.onnxruntime)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+      `provider cpu  (onnxruntime-node): ${providerLine(r.providers.cpu)}`,
+      `provider cuda (onnxruntime-node): ${providerLine(r.providers.cuda)}`,
+      ...(r.providers.cuda.installed ? [] : [`  ${CUDA_HINT}`]),
+      `provider wasm (onnxruntime-web):  ${providerLine(r.providers.wasm)}`,
+      `GPUs: ${r.gpus.length ? r.gpus.join('; ') : 'none visible (nvidia-smi not found or no devices)'}`,
+      ...(r.providers.cuda.installed && !r.providers.cuda.ok ? ['CUDA set-up: see docs/gpu.md'] : []),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };

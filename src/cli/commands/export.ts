@@ -48,7 +48,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       ...result.info,
     };
     if (a.json) {
-      process.stdout.write(JSON.stringify(summary) + '\n');
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
       return;
     }
     const acc = result.info.accuracy !== undefined ? `, run accuracy ${(result.info.accuracy * 100).toFixed(2)}%` : '';

@@ -58,7 +58,9 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
           }
           const payload = {
             epoch: `${e.epoch + 1}/${e.epochs}`,
-            loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
+            loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars)
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join(', ')})`,
             rate: rateField(e.imagesPerSecond),
           };
           if (e.epoch !== barEpoch) {
@@ -74,7 +76,9 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
         },
       },
     );
-    info(`learned ${result.newClasses.join(', ')} in ${result.trainSeconds.toFixed(1)} s; the model now has ${result.classNames.length} classes; checkpoint ${result.checkpoint}`);
-    if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
+    info(
+      `learned ${result.newClasses.join(', ')} in ${result.trainSeconds.toFixed(1)} s; the model now has ${result.classNames.length} classes; checkpoint ${result.checkpoint}`,
+    );
+    if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   },
 };

@@ -42,12 +42,16 @@ function shapeWarnings(model: ModelProto, fileBytes: number): string[] {
     }
     const stored = storedValues(t);
     if (stored !== null && stored !== declared && !(stored === 0 && declared === 0)) {
-      warnings.push(`initializer ${t.name} declares [${dims.join(', ')}] (${declared.toLocaleString('en-US')} values) but stores ${stored.toLocaleString('en-US')}`);
+      warnings.push(
+        `initializer ${t.name} declares [${dims.join(', ')}] (${declared.toLocaleString('en-US')} values) but stores ${stored.toLocaleString('en-US')}`,
+      );
     }
     if (t.data_location !== 1) declaredBytes += declared * (ELEMENT_BYTES.get(t.data_type ?? 0) ?? 1);
   }
   if (declaredBytes > fileBytes) {
-    warnings.push(`the initializers declare ${declaredBytes.toLocaleString('en-US')} bytes of weights but the file has ${fileBytes.toLocaleString('en-US')}: the parameter count is not real`);
+    warnings.push(
+      `the initializers declare ${declaredBytes.toLocaleString('en-US')} bytes of weights but the file has ${fileBytes.toLocaleString('en-US')}: the parameter count is not real`,
+    );
   }
   const meta = new Map((model.metadata_props ?? []).map((p) => [p.key, p.value]));
   const rawNames = meta.get(META_KEYS.classNames);
@@ -61,7 +65,8 @@ function shapeWarnings(model: ModelProto, fileBytes: number): string[] {
     }
     const rows = Number((weight.dims ?? [])[0] ?? NaN);
     if (!Array.isArray(names)) warnings.push(`metadata ${META_KEYS.classNames} is not a JSON array`);
-    else if (names.length !== rows) warnings.push(`metadata names ${names.length} classes but the classifier has ${rows} outputs: labels would be shifted (onnx-cil refuses to load it)`);
+    else if (names.length !== rows)
+      warnings.push(`metadata names ${names.length} classes but the classifier has ${rows} outputs: labels would be shifted (onnx-cil refuses to load it)`);
   }
   return warnings;
 }
@@ -85,9 +90,7 @@ export function inspectModel(bytes: Uint8Array) {
   const ops: Record<string, number> = {};
   for (const n of g.node) ops[n.op_type] = (ops[n.op_type] ?? 0) + 1;
   const isParam = (name: string) => !name.startsWith('const_');
-  const parameters = g.initializer
-    .filter((t) => isParam(t.name ?? ''))
-    .reduce((a, t) => a + (t.dims ?? []).reduce<number>((p, d) => p * Number(d), 1), 0);
+  const parameters = g.initializer.filter((t) => isParam(t.name ?? '')).reduce((a, t) => a + (t.dims ?? []).reduce<number>((p, d) => p * Number(d), 1), 0);
   return {
     irVersion: Number(model.ir_version),
     opsets: model.opset_import.map((o) => ({ domain: o.domain || 'ai.onnx', version: Number(o.version) })),
@@ -105,11 +108,13 @@ export function inspectModel(bytes: Uint8Array) {
 
 export const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <file>',
-  describe: 'Print an ONNX file\'s inputs, outputs, op counts and parameter count',
+  describe: "Print an ONNX file's inputs, outputs, op counts and parameter count",
   builder: (y: Argv) =>
-    y
-      .positional('file', { type: 'string', demandOption: true, describe: 'an .onnx file' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (inputs, outputs, ops, parameters, metadata, warnings) on stdout' }) as Argv<InspectArgs>,
+    y.positional('file', { type: 'string', demandOption: true, describe: 'an .onnx file' }).option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'print one JSON object (inputs, outputs, ops, parameters, metadata, warnings) on stdout',
+    }) as Argv<InspectArgs>,
   handler: (a) => {
     let bytes: Uint8Array;
     try {
@@ -124,7 +129,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
       throw new Error(`${a.file} cannot be read: ${(err as Error).message} (is it a complete .onnx file?)`);
     }
     if (a.json) {
-      process.stdout.write(JSON.stringify(s) + '\n');
+      process.stdout.write(`${JSON.stringify(s)}\n`);
       return;
     }
     const shape = (d: number[]) => `[${d.map((x) => (x < 0 ? '?' : x)).join(', ')}]`;
@@ -134,11 +139,13 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
       ...s.inputs.map((i) => `  ${i.name}: ${i.dtype}${shape(i.shape)}`),
       'outputs:',
       ...s.outputs.map((o) => `  ${o.name}: ${o.dtype}${shape(o.shape)}`),
-      `nodes: ${s.nodes} (${Object.entries(s.ops).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+      `nodes: ${s.nodes} (${Object.entries(s.ops)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
       `parameters: ${s.parameters.toLocaleString('en-US')} in ${s.initializers} initializers`,
-      ...Object.entries(s.metadata).map(([k, v]) => `metadata ${k}: ${v.length > 200 ? v.slice(0, 200) + '...' : v}`),
+      ...Object.entries(s.metadata).map(([k, v]) => `metadata ${k}: ${v.length > 200 ? `${v.slice(0, 200)}...` : v}`),
       ...s.warnings.map((w) => `warning: ${w}`),
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };

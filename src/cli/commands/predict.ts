@@ -20,7 +20,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .option('model', { type: 'string', demandOption: true, describe: 'an exported model (onnx-cil export)' })
       .option('top-k', { type: 'number', default: 5, describe: 'labels to print per image' })
       .option('runtime', { choices: ['node', 'web'] as const, default: 'node' as const, describe: 'onnxruntime-node or onnxruntime-web (wasm)' })
-      .option('threads', { type: 'number', describe: 'intra-op threads (default: onnxruntime\'s choice)' })
+      .option('threads', { type: 'number', describe: "intra-op threads (default: onnxruntime's choice)" })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout' })
       .example('$0 predict --model model.onnx shoe.png bag.jpg --top-k 3', '') as Argv<PredictArgs>,
   handler: async (a) => {
@@ -31,7 +31,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       const results = await clf.classifyBatch(a.images, { topK: a['top-k'] });
       const predictions = a.images.map((image, i) => ({ image, top: results[i]!.map(({ label, probability }) => ({ label, probability })) }));
       if (a.json) {
-        process.stdout.write(JSON.stringify({ model: a.model, predictions }) + '\n');
+        process.stdout.write(`${JSON.stringify({ model: a.model, predictions })}\n`);
         return;
       }
       for (const p of predictions) {

@@ -39,16 +39,28 @@ export const runCommand: CommandModule<object, RunArgs> = {
   describe: 'Run a class-incremental protocol (all phases) with one method, evaluating after every phase',
   builder: (y: Argv) =>
     runtimeOptions(y)
-      .option('preset', { type: 'string', default: 'fmnist-mini-b5-p5', describe: `protocol preset (${[...protocolPresets().keys()].join(', ')}) or a .yaml/.json protocol file` })
+      .option('preset', {
+        type: 'string',
+        default: 'fmnist-mini-b5-p5',
+        describe: `protocol preset (${[...protocolPresets().keys()].join(', ')}) or a .yaml/.json protocol file`,
+      })
       .option('method', { type: 'string', choices: [...METHODS.keys()], default: 'spb', describe: 'learning method' })
       .option('out', { type: 'string', describe: 'run folder (default runs/<preset>-<method>-s<seed>, plus -x<scale> when --epochs-scale is not 1)' })
       .option('seed', { type: 'number', describe: "seed of weights and batches (default: the preset's)" })
-      .option('epochs-scale', { type: 'number', default: 1, describe: 'multiply every epoch count and milestone (in iterations, rounded; >= 1 iteration per phase)' })
+      .option('epochs-scale', {
+        type: 'number',
+        default: 1,
+        describe: 'multiply every epoch count and milestone (in iterations, rounded; >= 1 iteration per phase)',
+      })
       .option('bn', { choices: ['train', 'frozen'] as const, describe: "BatchNorm in later phases (default: the preset's)" })
       .option('data', { type: 'string', describe: 'folder holding the dataset files (or the image folder with train/ and val/)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
       .option('force', { type: 'boolean', default: false, describe: 'replace the run already in --out (its checkpoints, metrics and report are deleted)' })
-      .option('base-from', { type: 'string', describe: 'reuse phase 0 of this run folder (same protocol, seed and scale; spb, ft, proto and joint share phase 0; spb-m and spb-i only with their own method)' })
+      .option('base-from', {
+        type: 'string',
+        describe:
+          'reuse phase 0 of this run folder (same protocol, seed and scale; spb, ft, proto and joint share phase 0; spb-m and spb-i only with their own method)',
+      })
       .option('distillation', { type: 'boolean', describe: 'spb ablation: --no-distillation trains with CE only' })
       .option('reciprocal-weights', { type: 'boolean', describe: 'spb ablation: --no-reciprocal-weights weights both terms 1' })
       .option('classifier-init', { choices: ['prototype', 'random'] as const, describe: 'how new classifier rows start (spb, ft, joint)' })
@@ -59,12 +71,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
       })
       .option('validation-fraction', {
         type: 'number',
-        describe: 'hold out this fraction of every class\'s training images (stratified, seeded) and evaluate on it instead of the test set: for choosing hyper-parameters',
+        describe:
+          "hold out this fraction of every class's training images (stratified, seeded) and evaluate on it instead of the test set: for choosing hyper-parameters",
       })
       .option('workers', WORKERS_OPTION)
       .example('$0 run', 'the default: SPB on fmnist-mini-b5-p5, a few minutes on 2 cores')
-      .example('$0 run --preset fmnist-b5-p5 --method spb-m --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'SPB-M: four rotation heads, combined at test time')
-      .example('$0 run --preset fmnist-b5-p5 --method ft --data ../shared/datasets/fashion-mnist --epochs-scale 0.25', 'quick fine-tuning baseline') as Argv<RunArgs>,
+      .example(
+        '$0 run --preset fmnist-b5-p5 --method spb-m --data ../shared/datasets/fashion-mnist --epochs-scale 0.25',
+        'SPB-M: four rotation heads, combined at test time',
+      )
+      .example(
+        '$0 run --preset fmnist-b5-p5 --method ft --data ../shared/datasets/fashion-mnist --epochs-scale 0.25',
+        'quick fine-tuning baseline',
+      ) as Argv<RunArgs>,
   handler: async (a) => {
     checkRuntimeArgs(a, { seed: 'integer', 'epochs-scale': 'positive' });
     if (a.resume && a.force) throw new Error('--resume continues the run in --out and --force replaces it: give one of them');
@@ -114,7 +133,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       {
         onInfo: info,
         onPhaseStart: (e) =>
-          info(`phase ${e.phase}/${e.phases - 1}: ${e.newClasses.length} new class${e.newClasses.length > 1 ? 'es' : ''} (${e.newClasses.slice(0, 5).join(', ')}${e.newClasses.length > 5 ? ', ...' : ''})${e.trains ? '' : ' - prototypes only, no training'}`),
+          info(
+            `phase ${e.phase}/${e.phases - 1}: ${e.newClasses.length} new class${e.newClasses.length > 1 ? 'es' : ''} (${e.newClasses.slice(0, 5).join(', ')}${e.newClasses.length > 5 ? ', ...' : ''})${e.trains ? '' : ' - prototypes only, no training'}`,
+          ),
         onStep: (e) => {
           if (!legend) {
             legend = true;
@@ -124,7 +145,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
           const payload = {
             phase: `${e.phase}/${e.phases - 1}`,
             epoch: `${e.epoch + 1}/${e.epochs}`,
-            loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})`,
+            loss: `${e.loss.toFixed(4)} (${Object.entries(e.scalars)
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join(', ')})`,
             rate: rateField(e.imagesPerSecond),
           };
           if (key !== barKey) {
@@ -137,22 +160,34 @@ export const runCommand: CommandModule<object, RunArgs> = {
         onEpoch: (e) => {
           bar.stop();
           barKey = '';
-          const parts = Object.entries(e.meanScalars).map(([k, v]) => ` ${k} ${v.toFixed(4)}`).join('');
-          info(`  epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)}${parts} | train acc ${pct(e.trainAccuracy)} | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s`);
+          const parts = Object.entries(e.meanScalars)
+            .map(([k, v]) => ` ${k} ${v.toFixed(4)}`)
+            .join('');
+          info(
+            `  epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)}${parts} | train acc ${pct(e.trainAccuracy)} | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s`,
+          );
         },
         onPhaseEnd: (p) =>
           info(
             `  after phase ${p.phase}: top-1 ${pct(p.accuracy)} | top-5 ${pct(p.top5)} | NCM ${pct(p.ncmAccuracy)} | old ${pct(p.oldAccuracy)} | new ${pct(p.newAccuracy)} | groups [${p.groupAccuracy.map((g) => (g * 100).toFixed(1)).join(' ')}]` +
-              (p.readouts ? ` | readouts ${Object.entries(p.readouts).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}` : ''),
+              (p.readouts
+                ? ` | readouts ${Object.entries(p.readouts)
+                    .map(([k, v]) => `${k} ${pct(v)}`)
+                    .join(', ')}`
+                : ''),
           ),
       },
     );
     info(
       `${result.method} on ${result.preset}: average incremental accuracy ${pct(result.averageIncrementalAccuracy)}, final ${pct(result.finalAccuracy)}, ` +
         `forgetting ${pct(result.forgetting)}` +
-        (result.averageIncrementalReadouts ? ` (readouts: ${Object.entries(result.averageIncrementalReadouts).map(([k, v]) => `${k} ${pct(v)}`).join(', ')})` : '') +
+        (result.averageIncrementalReadouts
+          ? ` (readouts: ${Object.entries(result.averageIncrementalReadouts)
+              .map(([k, v]) => `${k} ${pct(v)}`)
+              .join(', ')})`
+          : '') +
         `, ${result.imagesPerSecond.toFixed(0)} img/s, ${result.wallSeconds.toFixed(0)} s; report ${out}/report.html`,
     );
-    if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
+    if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   },
 };

@@ -38,11 +38,15 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum (0 to 1)' })
       .option('weight-decay', { type: 'number', default: 5e-4, describe: 'L2 weight decay added to the gradients' })
       .option('nesterov', { type: 'boolean', default: false, describe: 'Nesterov momentum' })
-      .option('schedule', { choices: ['cosine', 'step', 'constant'] as const, default: 'cosine' as const, describe: 'learning-rate schedule over all steps (step: x0.1 at each --milestones epoch)' })
+      .option('schedule', {
+        choices: ['cosine', 'step', 'constant'] as const,
+        default: 'cosine' as const,
+        describe: 'learning-rate schedule over all steps (step: x0.1 at each --milestones epoch)',
+      })
       .option('milestones', { type: 'number', array: true, describe: 'epochs where a step schedule multiplies the rate by 0.1' })
       .option('warmup-epochs', { type: 'number', default: 0, describe: 'epochs (may be fractional) of linear learning-rate warm-up' })
-      .option('crop-padding', { type: 'number', describe: 'random-crop padding in pixels (default: the dataset\'s)' })
-      .option('flip', { type: 'boolean', describe: 'random horizontal flips (default: the dataset\'s)' })
+      .option('crop-padding', { type: 'number', describe: "random-crop padding in pixels (default: the dataset's)" })
+      .option('flip', { type: 'boolean', describe: "random horizontal flips (default: the dataset's)" })
       .option('out', { type: 'string', default: 'runs/train', describe: 'run folder (config, checkpoint, metrics)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
       .option('force', { type: 'boolean', default: false, describe: 'replace the run already in --out (its checkpoint and metrics are deleted)' })
@@ -97,16 +101,25 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           barEpoch = e.epoch;
           bar.start(e.batches, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: '-', acc: '-', rate: '- img/s' });
         }
-        bar.update(e.batch, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: e.loss.toFixed(4), acc: (e.trainAccuracy * 100).toFixed(1) + '%', rate: rateField(e.imagesPerSecond) });
+        bar.update(e.batch, {
+          epoch: `${e.epoch + 1}/${e.epochs}`,
+          loss: e.loss.toFixed(4),
+          acc: `${(e.trainAccuracy * 100).toFixed(1)}%`,
+          rate: rateField(e.imagesPerSecond),
+        });
       },
       onEpoch: (e) => {
         bar.stop();
         barEpoch = -1;
         const test = e.testAccuracy !== undefined ? ` | test acc ${(e.testAccuracy * 100).toFixed(2)}%` : '';
-        info(`epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)} | train acc ${(e.trainAccuracy * 100).toFixed(2)}% | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s${test}`);
+        info(
+          `epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)} | train acc ${(e.trainAccuracy * 100).toFixed(2)}% | ${(e.images / e.seconds).toFixed(0)} img/s | ${e.seconds.toFixed(1)} s${test}`,
+        );
       },
     });
-    info(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${result.epochs} epochs; ${result.imagesPerSecond.toFixed(0)} img/s; checkpoint ${result.checkpoint}`);
-    if (a.json) process.stdout.write(JSON.stringify(result) + '\n');
+    info(
+      `test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${result.epochs} epochs; ${result.imagesPerSecond.toFixed(0)} img/s; checkpoint ${result.checkpoint}`,
+    );
+    if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   },
 };

@@ -44,7 +44,12 @@ export function batchNormInference(x: Value, scale: Value, bias: Value, mean: Va
  * `scale * 0` and `bias * 0`, two tiny [C] products.
  * @example const { y, mean, variance } = batchNormTraining(x, gamma, beta, { epsilon: 1e-5 });
  */
-export function batchNormTraining(x: Value, scale: Value, bias: Value, attrs: Pick<BatchNormAttrs, 'epsilon'> = {}): { y: Value; mean: Value; variance: Value } {
+export function batchNormTraining(
+  x: Value,
+  scale: Value,
+  bias: Value,
+  attrs: Pick<BatchNormAttrs, 'epsilon'> = {},
+): { y: Value; mean: Value; variance: Value } {
   const [y, mean, variance] = x.graph.apply(BatchNormalizationOp, [x, scale, bias, mul(scale, 0), mul(bias, 0)], { ...attrs, momentum: 0, training_mode: 1 });
   return { y: y!, mean: mean!, variance: variance! };
 }

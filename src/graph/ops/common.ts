@@ -110,5 +110,5 @@ export function reduceDef(opType: string): OpDef<ReduceAttrs> {
  * @example const m = applyReduce(ReduceMeanOp, x, [0, 2, 3], true);
  */
 export function applyReduce(def: OpDef<ReduceAttrs>, x: Value, axes: readonly number[] | undefined, keepdims: boolean): Value {
-  return x.graph.apply(def, [x], { axes: axes && axes.length ? axes : undefined, keepdims: keepdims ? 1 : 0 })[0]!;
+  return x.graph.apply(def, [x], { axes: axes?.length ? axes : undefined, keepdims: keepdims ? 1 : 0 })[0]!;
 }

@@ -21,5 +21,5 @@ export const ReduceSumOp: OpDef<ReduceSumAttrs> = {
  */
 export function reduceSum(x: Value, axes?: readonly number[], keepdims = true): Value {
   const g = x.graph;
-  return g.apply(ReduceSumOp, [x, axes && axes.length ? g.constI64(axes) : null], { keepdims: keepdims ? 1 : 0 })[0]!;
+  return g.apply(ReduceSumOp, [x, axes?.length ? g.constI64(axes) : null], { keepdims: keepdims ? 1 : 0 })[0]!;
 }

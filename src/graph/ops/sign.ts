@@ -1,4 +1,4 @@
-import { type Value } from '../builder.js';
+import type { Value } from '../builder.js';
 import { applyUnary, unaryDef } from './common.js';
 
 export const SignOp = unaryDef('Sign');

@@ -1,4 +1,4 @@
-import { type Value } from '../builder.js';
+import type { Value } from '../builder.js';
 import { applyBinary, binaryDef, type Operand } from './common.js';
 
 export const SubOp = binaryDef('Sub');

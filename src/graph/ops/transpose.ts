@@ -28,6 +28,6 @@ export function transpose(x: Value, perm: readonly number[]): Value {
 /** The inverse permutation. */
 export function invertPerm(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => (inv[p] = i));
+  for (const [i, p] of perm.entries()) inv[p] = i;
   return inv;
 }
