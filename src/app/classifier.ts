@@ -14,7 +14,7 @@ import {
   type InferenceModelInfo,
 } from '../export/metadata.js';
 import { packInput, resizePixels, rotatePixels, toPixels, type ImageInput, type Pixels } from './image.js';
-import { appendClassifierRows, checkModelConsistency, classifierRotations, classifierWeight, prototypeOf } from './model-edit.js';
+import { appendClassifierRows, appendClassStatistics, checkModelConsistency, classifierRotations, classifierWeight, mahalanobisStatistics, prototypeOf } from './model-edit.js';
 
 export type { ImageInput, ImageDataLike, ShapedPixels, PixelArray } from './image.js';
 export type { InferenceModelInfo, InputLayout } from '../export/metadata.js';
@@ -190,16 +190,19 @@ export class Classifier<I = ImageInput> {
   }
 
   /**
-   * Adds classes from a few example images each, without training: each class's row is the L2-normalised mean of
-   * the L2-normalised features of its images (the prototype rule of SPB), appended to the cosine classifier.
-   * Existing rows stay unchanged; class names and metadata are updated and the session restarts on the new model.
-   * A rotation ensemble (SPB-M export) gets a row in every head: head k's prototype comes from the `features` of
-   * the images rotated by k quarter turns, as in training.
+   * Adds classes from a few example images each, without training, as the model's readout says. Classifier heads:
+   * each class's row is the L2-normalised mean of the L2-normalised features of its images (the prototype rule of
+   * training), appended to the cosine classifier; a rotation ensemble gets a row in every head, head k's from the
+   * `features` of the images rotated by k quarter turns, as in training. Gaussian class statistics: each class's
+   * mean and covariance of those features, the covariance shrunk towards the model's pooled covariance and ridged
+   * with its options (so one image is enough), appended as mean and precision matrix.
+   * Existing entries stay unchanged; class names and metadata are updated and the session restarts on the new model.
    * @example await clf.addClasses([{ label: 'Mug', images: [img1, img2, img3] }]);
    */
   async addClasses(classes: readonly NewClass[]): Promise<void> {
     if (!Array.isArray(classes) || classes.length === 0) throw new TypeError('addClasses expects a non-empty array of {label, images}');
-    if (this.infoValue.head !== 'cosine') throw new Error(`classes can be added only to models with a cosine classifier; this one has a ${this.infoValue.head} head`);
+    const statistics = this.infoValue.readout.kind === 'mahalanobis';
+    if (!statistics && this.infoValue.head !== 'cosine') throw new Error(`classes can be added only to models with a cosine classifier or Gaussian class statistics; this one has a ${this.infoValue.head} head`);
     const seen = new Set(this.infoValue.classNames);
     for (const c of classes) {
       if (typeof c?.label !== 'string' || c.label.trim() === '') throw new TypeError('every new class needs a non-empty string label');
@@ -208,10 +211,11 @@ export class Classifier<I = ImageInput> {
       seen.add(c.label);
       if (!Array.isArray(c.images) || c.images.length === 0) throw new Error(`class "${c.label}" has no images`);
     }
-    const { dim } = classifierWeight(this.model);
-    const rotations = classifierRotations(this.model);
-    const rows = new Map(rotations.map((r) => [r, new Float32Array(classes.length * dim)]));
-    for (const [i, c] of classes.entries()) {
+    const dim = statistics ? mahalanobisStatistics(this.model).dim : classifierWeight(this.model).dim;
+    const rotations = statistics ? [0] : classifierRotations(this.model);
+    // features[i].get(r): the features of class i's images rotated by r quarter turns.
+    const features: Map<number, Float32Array>[] = [];
+    for (const c of classes) {
       let pixels: Pixels[];
       try {
         pixels = await this.prepare(c.images as I[], true);
@@ -219,18 +223,28 @@ export class Classifier<I = ImageInput> {
         (err as Error).message = `class "${c.label}": ${(err as Error).message}`;
         throw err;
       }
+      const perRotation = new Map<number, Float32Array>();
       for (const r of rotations) {
-        const { features } = await this.runAll(r === 0 ? pixels : pixels.map((p) => rotatePixels(p, r)));
-        const bad = features.findIndex((v) => !Number.isFinite(v));
+        const out = (await this.runAll(r === 0 ? pixels : pixels.map((p) => rotatePixels(p, r)))).features;
+        const bad = out.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) {
           throw new Error(`class "${c.label}": image ${Math.floor(bad / dim)}: the model computed non-finite features from it; the model's weights are damaged (export it again from a good checkpoint)`);
         }
-        rows.get(r)!.set(prototypeOf(features, dim), i * dim);
+        perRotation.set(r, out);
       }
+      features.push(perRotation);
     }
     // Edit a copy so that a failure leaves the classifier as it was.
     const model = decodeModel(this.bytes);
-    const info = appendClassifierRows(model, this.infoValue, rows, classes.map((c) => c.label));
+    const labels = classes.map((c) => c.label);
+    let info: InferenceModelInfo;
+    if (statistics) {
+      info = appendClassStatistics(model, this.infoValue, features.map((f) => f.get(0)!), labels);
+    } else {
+      const rows = new Map(rotations.map((r) => [r, new Float32Array(classes.length * dim)]));
+      features.forEach((f, i) => rotations.forEach((r) => rows.get(r)!.set(prototypeOf(f.get(r)!, dim), i * dim)));
+      info = appendClassifierRows(model, this.infoValue, rows, labels);
+    }
     const bytes = encodeModel(model);
     const backend = await createBackend(bytes, this.options);
     const old = this.backend;

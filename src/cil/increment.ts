@@ -1,6 +1,8 @@
 /**
- * Adding classes to a trained model later, from data of the new classes only: one SPB phase on an image folder,
- * written as the next phase checkpoint. Every input problem (known class, empty class, wrong image size) is
+ * Adding classes to a trained model later, from data of the new classes only: one later phase on an image folder
+ * of the method the checkpoint's method names for it (itself unless it says otherwise: see `incrementWith`), written
+ * as the next phase checkpoint. What that phase does is the method's policy: train (SPB, SPB-M, SPB-I), or only
+ * add prototypes and class statistics. Every input problem (known class, empty class, wrong image size) is
  * reported before any training starts.
  */
 import { existsSync } from 'node:fs';
@@ -10,13 +12,10 @@ import { getModelSpec } from '../nn/models.js';
 import type { Device } from '../runtime/backend.js';
 import { loadCilCheckpoint, resolveCheckpointPath, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta } from './checkpoint.js';
 import { IncrementalLearner, phaseSeed, type PhaseData, type TrainHooks } from './learner.js';
-import { resolveMethod } from './methods/index.js';
+import { incrementMethod } from './methods/index.js';
 import { removeStaleTemporaryFiles } from '../util/atomic-file.js';
 import { lockFolder } from '../util/lock.js';
 import { prepareOutputFolder } from '../util/output-folder.js';
-
-/** Methods whose checkpoints `increment` continues with the same method. */
-const INCREMENT_METHODS: readonly string[] = ['spb', 'spb-m', 'spb-i'];
 
 export interface IncrementOptions {
   /** A run folder (its latest phase checkpoint) or a class-incremental checkpoint file. */
@@ -49,7 +48,8 @@ export interface IncrementResult {
 }
 
 /**
- * Learns the classes of `data` on top of the checkpoint with one SPB phase and writes the next checkpoint.
+ * Learns the classes of `data` on top of the checkpoint with one later phase of its method (or of the method that
+ * method names for `increment`) and writes the next checkpoint.
  * @example await incrementModel({ from: 'runs/fmnist-mini-b5-p5-spb-s1', data: 'photos/new-classes' });
  */
 export async function incrementModel(opts: IncrementOptions, hooks: TrainHooks & { onInfo?(message: string): void } = {}): Promise<IncrementResult> {
@@ -103,10 +103,7 @@ async function learnClasses(
 
   const protocol = structuredClone(meta.protocol);
   if (opts.seed !== undefined) protocol.seed = opts.seed;
-  // SPB-M and SPB-I checkpoints continue with their own method (their extra heads are part of the model); any other
-  // method's checkpoint is continued with SPB.
-  const methodName = INCREMENT_METHODS.includes(meta.method) ? meta.method : 'spb';
-  const { policy, config } = resolveMethod(methodName, methodName === meta.method ? meta.methodConfig : {});
+  const { method, policy, config } = incrementMethod(meta.method, meta.methodConfig);
   const schedule = { ...protocol.schedules.incremental, batchSize: Math.min(protocol.schedules.incremental.batchSize, data.count) };
   const learner = new IncrementalLearner(
     policy,
@@ -142,7 +139,7 @@ async function learnClasses(
   const classNames = [...meta.classNames, ...wanted];
   const next: CilCheckpointMeta = {
     ...meta,
-    method: methodName,
+    method: method.name,
     methodConfig: config,
     protocol,
     classNames,

@@ -1,43 +1,41 @@
 /**
  * Builds the inference model that leaves the toolchain: pixels in (normalised floats or raw bytes), class
  * probabilities and the L2-normalised feature vector out, BatchNorm folded, batch dynamic, and everything an app
- * needs to use it in metadata_props.
+ * needs to use it in metadata_props. What computes the probabilities is what the checkpoint's method predicts
+ * with (its InferenceReadout, looked up in the methods registry by the name the checkpoint records).
  */
+import { METHODS, resolveMethod } from '../cil/methods/index.js';
+import { MAIN_HEAD, type InferenceReadout } from '../cil/variants.js';
 import { constTensor, GraphBuilder, type Value } from '../graph/builder.js';
 import { encodeModel, type ModelProto } from '../graph/onnx-proto.js';
-import { add, cast, gemm, matmul, mul, softmax, transpose } from '../graph/ops/index.js';
-import { rotationHeadPrefix } from '../cil/variants.js';
-import { copyOf, fourRotations, QUARTER_TURNS } from '../nn/rotations.js';
-import { l2Normalize } from '../nn/functional.js';
-import { buildBackbone, getModelSpec } from '../nn/models.js';
-import { ConstantParams, type StateDict } from '../nn/params.js';
+import { add, cast, matmul, transpose } from '../graph/ops/index.js';
+import { getModelSpec } from '../nn/models.js';
+import { ConstantParams } from '../nn/params.js';
 import type { CheckpointContents } from '../train/checkpoint.js';
 import type { ModelMeta } from '../train/classifier.js';
 import { packageVersion } from '../util/package-root.js';
 import { foldBatchNorm } from './fold-batch-norm.js';
 import {
-  CLASSIFIER_BIAS,
-  CLASSIFIER_SCALE,
-  CLASSIFIER_WEIGHT,
   FEATURES_OUTPUT,
   formatModelInfo,
-  INFERENCE_FORMAT_VERSION,
+  formatVersionFor,
   inputNameOf,
   LUMA_WEIGHTS,
   PROBABILITIES_OUTPUT,
-  rotationHeadScale,
-  rotationHeadWeight,
   type InferenceModelInfo,
   type InputLayout,
 } from './metadata.js';
+import { classifierReadout, mahalanobisReadout } from './readouts.js';
+
+export { normalizeRows } from './readouts.js';
 
 export interface ExportOptions {
   /** Image input of the exported graph (default float32-nchw). */
   input?: InputLayout;
   /**
-   * Export one classifier head even when the checkpoint's method combines several at test time (SPB-M's rotation
-   * ensemble: by default the exported graph rotates each image, runs every head on its own rotation and outputs
-   * the mean of their probabilities); single-head checkpoints ignore it.
+   * Export the main classifier head alone whatever the checkpoint's method reads out with: one head of a rotation
+   * ensemble (by default the exported graph rotates each image, runs every head on its own rotation and outputs
+   * the mean of their probabilities), or the cosine classifier instead of Gaussian class statistics.
    */
   singleHead?: boolean;
   /** Prefix of the head's parameters in the checkpoint (default `fc`: `fc.weight`, `fc.sigma`, `fc.bias`). */
@@ -57,6 +55,7 @@ export interface ExportResult {
 /** Checkpoint metadata fields the exporter reads beyond ModelMeta, when a run recorded them. */
 interface RunMetaExtras {
   method?: string;
+  methodConfig?: Record<string, unknown>;
   kind?: string;
   accuracy?: number;
   testAccuracy?: number;
@@ -104,23 +103,18 @@ function preprocess(g: GraphBuilder, layout: InputLayout, meta: ModelMeta): Valu
   });
 }
 
-function headWeights(state: StateDict, prefix: string, name: string, size: number, what: string): Float32Array {
-  const data = state.get(`${prefix}.${name}`);
-  if (!data) throw new Error(`the checkpoint has no ${prefix}.${name} (${what})`);
-  if (data.length !== size) throw new Error(`the checkpoint is inconsistent: ${prefix}.${name} (${what}) has ${data.length} values where the class names in its metadata need ${size} (the file was edited or damaged)`);
-  return data;
-}
-
-/** Rows of `w` [rows, d] divided by their L2 norms (float64 sums), as the cosine head normalises them. */
-export function normalizeRows(w: Float32Array, d: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < w.length / d; r++) {
-    let ss = 0;
-    for (let j = 0; j < d; j++) ss += w[r * d + j]! * w[r * d + j]!;
-    const inv = 1 / Math.sqrt(ss + 1e-12);
-    for (let j = 0; j < d; j++) out[r * d + j] = w[r * d + j]! * inv;
-  }
-  return out;
+/**
+ * The readout an exported checkpoint computes: its method's, with the classifier heads the checkpoint holds (an
+ * ensemble needs cosine heads); the main head alone for checkpoints of no known method and with `singleHead`.
+ */
+function exportedReadout(raw: Partial<ModelMeta> & RunMetaExtras, meta: ModelMeta, has: (name: string) => boolean, opts: ExportOptions): InferenceReadout {
+  const single: InferenceReadout = { kind: 'classifier', heads: [{ ...MAIN_HEAD, prefix: opts.headPrefix ?? MAIN_HEAD.prefix }] };
+  if (opts.singleHead || raw.method === undefined || !METHODS.has(raw.method)) return single;
+  const declared = resolveMethod(raw.method, raw.methodConfig ?? {}).readout;
+  if (declared.kind !== 'classifier') return declared;
+  // A checkpoint may hold fewer heads than the method's defaults declare; it is exported with those it has.
+  const heads = declared.heads.filter((head, i) => i === 0 || has(`${head.prefix}.weight`));
+  return heads.length > 1 && meta.head === 'cosine' ? { kind: 'classifier', heads } : single;
 }
 
 const DOCS = {
@@ -147,67 +141,20 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
   const spec = getModelSpec(meta.model);
   const [c, h, w] = meta.inputShape;
   const classes = meta.classNames.length;
-  const prefix = opts.headPrefix ?? 'fc';
-  // SPB-M's rotation heads present in the checkpoint (rotation 0 is `fc`).
-  const rotations =
-    method === 'spb-m' && !opts.singleHead && meta.head === 'cosine'
-      ? [0, ...Array.from({ length: QUARTER_TURNS - 1 }, (_, k) => k + 1).filter((r) => checkpoint.state.has(`${rotationHeadPrefix(r)}.weight`))]
-      : [0];
-  const ensemble = rotations.length > 1;
-  if (ensemble && h !== w) throw new Error(`the rotation ensemble needs square images; this model takes ${h}x${w} (export with --single-head)`);
+  const readout = exportedReadout(raw, meta, (name) => checkpoint.state.has(name), opts);
+  const kind = readout.kind === 'mahalanobis' ? '-mahalanobis' : readout.heads.length > 1 ? '-rotation-ensemble' : '';
 
-  const g = new GraphBuilder(`onnx-cil-${meta.model}-${meta.head}${ensemble ? '-rotation-ensemble' : ''}`);
-  const x = preprocess(g, layout, meta);
-  const params = new ConstantParams(g, 'eval', checkpoint.state);
-  // The ensemble passes the image and its rotations through the backbone as one batch of rotations.length * N.
-  const { features: stacked } = buildBackbone(spec, params, ensemble ? g.scope('rotate', () => fourRotations(x, rotations)) : x);
-  const perRotation = rotations.map((r) => (ensemble ? g.scope(`rot${r}`, () => copyOf(stacked, r, rotations.length)) : stacked));
-  const features = perRotation[0]!;
-  const d = features.shape[1]!;
-  const unit = g.scope('features', () => l2Normalize(features, 1));
-  let logits: Value | null = null;
-  let probs: Value;
-  if (meta.head === 'cosine') {
-    const heads = rotations.map((r) => {
-      const p = ensemble ? rotationHeadPrefix(r) : prefix;
-      const weight = normalizeRows(headWeights(checkpoint.state, p, 'weight', classes * d, 'cosine classifier rows'), d);
-      const sigma = headWeights(checkpoint.state, p, 'sigma', 1, 'cosine classifier scale');
-      const wv = g.initializer(rotationHeadWeight(r), constTensor('float32', [classes, d], weight), { absolute: true });
-      const sv = g.initializer(rotationHeadScale(r), constTensor('float32', [1], Float32Array.from(sigma)), { absolute: true });
-      const u = r === 0 ? unit : g.scope(`features_rot${r}`, () => l2Normalize(perRotation[r]!, 1));
-      return g.scope(r === 0 ? 'classifier' : `classifier_rot${r}`, () => mul(gemm(u, wv, null, { transB: 1 }), sv));
-    });
-    if (ensemble) {
-      // The mean of the heads' probabilities, each head on its own rotation (the learner's ensemble readout).
-      probs = g.scope('ensemble', () => {
-        let sum: Value | null = null;
-        for (const l of heads) sum = sum ? add(sum, softmax(l, 1)) : softmax(l, 1);
-        return mul(sum!, g.constF32(1 / heads.length));
-      });
-    } else {
-      logits = heads[0]!;
-      probs = g.scope('classifier', () => softmax(logits!, 1));
-    }
-  } else {
-    const weight = headWeights(checkpoint.state, prefix, 'weight', classes * d, 'linear classifier weight');
-    const bias = headWeights(checkpoint.state, prefix, 'bias', classes, 'linear classifier bias');
-    const wv = g.initializer(CLASSIFIER_WEIGHT, constTensor('float32', [classes, d], Float32Array.from(weight)), { absolute: true });
-    const bv = g.initializer(CLASSIFIER_BIAS, constTensor('float32', [classes], Float32Array.from(bias)), { absolute: true });
-    logits = g.scope('classifier', () => gemm(features, wv, bv, { transB: 1 }));
-    probs = g.scope('classifier', () => softmax(logits!, 1));
-  }
-  g.output(
-    probs,
-    PROBABILITIES_OUTPUT,
-    ensemble
-      ? `Class probabilities [batch, ${classes}]: the mean of ${rotations.length} rotation heads' softmax outputs, head k reading the image rotated by k * 90 degrees counter-clockwise, in the order of metadata onnx_cil.class_names.`
-      : `Class probabilities [batch, ${classes}] (softmax), in the order of metadata onnx_cil.class_names.`,
-  );
-  g.output(unit, FEATURES_OUTPUT, `L2-normalised feature vector [batch, ${d}] of the backbone (global-average-pooled), the space class prototypes live in.`);
+  const g = new GraphBuilder(`onnx-cil-${meta.model}-${meta.head}${kind}`);
+  const images = preprocess(g, layout, meta);
+  const ctx = { graph: g, spec, params: new ConstantParams(g, 'eval', checkpoint.state), state: checkpoint.state, images, meta };
+  const built = readout.kind === 'mahalanobis' ? mahalanobisReadout(ctx, readout.shrinkage) : classifierReadout(ctx, readout.heads);
+  g.output(built.probabilities, PROBABILITIES_OUTPUT, built.probabilitiesDoc);
+  const d = built.features.shape[1]!;
+  g.output(built.features, FEATURES_OUTPUT, `L2-normalised feature vector [batch, ${d}] of the backbone (global-average-pooled), the space class prototypes live in.`);
 
   const accuracy = opts.accuracy ?? raw.accuracy ?? raw.testAccuracy;
   const info: InferenceModelInfo = {
-    formatVersion: INFERENCE_FORMAT_VERSION,
+    formatVersion: formatVersionFor(built.info),
     classNames: [...meta.classNames],
     inputLayout: layout,
     inputSize: [c, h, w],
@@ -219,10 +166,11 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
     dataset: meta.dataset,
     accuracy: typeof accuracy === 'number' && Number.isFinite(accuracy) ? accuracy : undefined,
     addedClasses: [],
+    readout: built.info,
     toolchainVersion: toolchainVersion(),
   };
   const model = g.toModel({
-    docString: `onnx-cil image classifier: ${meta.model} backbone, ${ensemble ? `ensemble of ${rotations.length} rotation heads (cosine)` : `${meta.head} head`}, ${classes} classes (${method}${meta.dataset ? `, ${meta.dataset}` : ''}).`,
+    docString: `onnx-cil image classifier: ${meta.model} backbone, ${built.description}, ${classes} classes (${method}${meta.dataset ? `, ${meta.dataset}` : ''}).`,
   });
   model.producer_version = info.toolchainVersion;
   model.metadata_props = formatModelInfo(info);

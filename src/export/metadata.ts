@@ -36,9 +36,36 @@ export function rotationHeadScale(rotation: number): string {
 /** The linear head's bias, [C] (linear heads only). */
 export const CLASSIFIER_BIAS = 'classifier.bias';
 
+/**
+ * Initializers of the Mahalanobis readout (Gaussian class statistics): class means [C, D] and precision matrices (inverse regularised
+ * covariances) [C, D, D] of the unit-length features, which the graph reads, and the pooled within-class covariance
+ * of the base classes [D, D], which no node reads: it is the prior of the covariance of every class added in an app.
+ */
+export const MAHALANOBIS_MEANS = 'mahalanobis.means';
+export const MAHALANOBIS_PRECISIONS = 'mahalanobis.precisions';
+export const MAHALANOBIS_POOLED_COVARIANCE = 'mahalanobis.pooled_covariance';
+
+/**
+ * How a model turns its features into `probabilities`: its classifier heads (`classifier.weight`, or one per
+ * rotation), or Gaussian class statistics with the options that regularise the covariance of an added class
+ * (Sigma = (max(n - 1, 0) * S + priorStrength * S_pooled) / (max(n - 1, 0) + priorStrength), plus shrinkage times
+ * its mean variance on the diagonal).
+ */
+export type ReadoutInfo = { kind: 'classifier' } | { kind: 'mahalanobis'; priorStrength: number; shrinkage: number };
+
 /** Format tag stored under `onnx_cil.format`; a model without it is not an onnx-cil inference model. */
 export const INFERENCE_FORMAT = 'onnx-cil-inference';
-export const INFERENCE_FORMAT_VERSION = 1;
+/** The newest format version this code reads and writes: 2 added the Mahalanobis readout. */
+export const INFERENCE_FORMAT_VERSION = 2;
+
+/**
+ * The format version a model with this readout is written with: the oldest that can read it, so that readers of
+ * version 1 still open classifier models and refuse Mahalanobis ones with a clear message.
+ * @example formatVersionFor({ kind: 'classifier' }); // 1
+ */
+export function formatVersionFor(readout: ReadoutInfo): number {
+  return readout.kind === 'mahalanobis' ? 2 : 1;
+}
 
 /** metadata_props keys, one value each, so Netron and `onnx` list them readably. JSON values are marked. */
 export const META_KEYS = Object.freeze({
@@ -60,6 +87,11 @@ export const META_KEYS = Object.freeze({
   accuracy: 'onnx_cil.accuracy',
   /** JSON array of the labels added in an app (after export, without training). */
   addedClasses: 'onnx_cil.added_classes',
+  /** `classifier` or `mahalanobis` (ReadoutInfo); models exported before it existed read out with their classifier. */
+  readout: 'onnx_cil.readout',
+  /** Mahalanobis readout only: how the covariance of a class added in an app is regularised (numbers). */
+  priorStrength: 'onnx_cil.prior_strength',
+  shrinkage: 'onnx_cil.shrinkage',
   toolchainVersion: 'onnx_cil.toolchain_version',
 } as const);
 
@@ -78,6 +110,8 @@ export interface InferenceModelInfo {
   dataset?: string;
   accuracy?: number;
   addedClasses: string[];
+  /** What computes `probabilities` from the features. */
+  readout: ReadoutInfo;
   toolchainVersion: string;
 }
 
@@ -100,6 +134,9 @@ export function formatModelInfo(info: InferenceModelInfo): { key: string; value:
     [META_KEYS.dataset, info.dataset],
     [META_KEYS.accuracy, info.accuracy === undefined ? undefined : String(info.accuracy)],
     [META_KEYS.addedClasses, info.addedClasses.length ? JSON.stringify(info.addedClasses) : undefined],
+    [META_KEYS.readout, info.readout.kind],
+    [META_KEYS.priorStrength, info.readout.kind === 'mahalanobis' ? String(info.readout.priorStrength) : undefined],
+    [META_KEYS.shrinkage, info.readout.kind === 'mahalanobis' ? String(info.readout.shrinkage) : undefined],
     [META_KEYS.toolchainVersion, info.toolchainVersion],
   ];
   return entries.filter((e): e is [string, string] => e[1] !== undefined).map(([key, value]) => ({ key, value }));
@@ -152,6 +189,7 @@ export function parseModelInfo(props: readonly { key: string; value: string }[],
   if (head !== 'cosine' && head !== 'linear') throw new Error(`${source}: unknown classifier head "${String(head)}"`);
   const accuracyRaw = map.get(META_KEYS.accuracy);
   const added = map.has(META_KEYS.addedClasses) ? json(META_KEYS.addedClasses) : [];
+  const readout = parseReadout(map, source);
   return {
     formatVersion,
     classNames: classNames as string[],
@@ -165,6 +203,24 @@ export function parseModelInfo(props: readonly { key: string; value: string }[],
     dataset: map.get(META_KEYS.dataset),
     accuracy: accuracyRaw === undefined ? undefined : Number(accuracyRaw),
     addedClasses: Array.isArray(added) ? added.map(String) : [],
+    readout,
     toolchainVersion: map.get(META_KEYS.toolchainVersion) ?? 'unknown',
+  };
+}
+
+/** The readout entries of metadata: absent means the classifier (models exported before the key existed). */
+function parseReadout(map: ReadonlyMap<string, string>, source: string): ReadoutInfo {
+  const kind = map.get(META_KEYS.readout) ?? 'classifier';
+  if (kind === 'classifier') return { kind };
+  if (kind !== 'mahalanobis') throw new Error(`${source}: unknown readout "${kind}" in metadata ${META_KEYS.readout}`);
+  const number = (key: string, ok: (v: number) => boolean, what: string): number => {
+    const v = Number(map.get(key) ?? NaN);
+    if (!ok(v)) throw new Error(`${source}: metadata ${key} must be ${what}, it is ${JSON.stringify(map.get(key) ?? null)}`);
+    return v;
+  };
+  return {
+    kind,
+    priorStrength: number(META_KEYS.priorStrength, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0'),
+    shrinkage: number(META_KEYS.shrinkage, (v) => Number.isFinite(v) && v > 0, 'a number > 0'),
   };
 }

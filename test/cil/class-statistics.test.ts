@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classMoments, gaussianReadout, mahalanobisScores, pooledCovariance, shrunkCovariance, spdInverse, unitRows } from '../../src/cil/class-statistics.js';
+import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, shrunkCovariance, spdInverse, unitRows } from '../../src/nn/class-statistics.js';
 
 function close(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-12, what = 'value'): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
@@ -49,7 +49,7 @@ test('Mahalanobis scores of a hand-made case, and the readout a whole class set 
   close(mahalanobisScores(Float32Array.of(1, 0), [0.5, 0.5], [2.4, 1.6, 1.6, 2.4], 2), [-0.4], 1e-6, 'score');
   // Scale does not matter (features are normalised first), and the nearer class wins.
   const m = classMoments(FEATURES, TARGETS, 2, [7, 9]);
-  const { means, precisions } = gaussianReadout(m, pooledCovariance(m), { priorStrength: 10, shrinkage: 0.1 });
+  const { means, precisions } = mahalanobisParameters(m, pooledCovariance(m), { priorStrength: 10, shrinkage: 0.1 });
   const scores = mahalanobisScores(Float32Array.of(10, 0, 0, -5), means, precisions, 2);
   assert.ok(scores[0]! > scores[1]!, 'x axis: class 7');
   assert.ok(scores[3]! > scores[2]!, 'negative y axis: class 9');

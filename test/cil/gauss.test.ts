@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCilCheckpoint } from '../../src/cil/checkpoint.js';
-import { pooledCovariance } from '../../src/cil/class-statistics.js';
+import { pooledCovariance } from '../../src/nn/class-statistics.js';
 import { runProtocol } from '../../src/cil/run.js';
 import { temporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
 

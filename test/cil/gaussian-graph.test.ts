@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classMoments, gaussianReadout, mahalanobisScores, pooledCovariance } from '../../src/cil/class-statistics.js';
+import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance } from '../../src/nn/class-statistics.js';
 import { constTensor, GraphBuilder } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
 import { l2Normalize } from '../../src/nn/functional.js';
-import { mahalanobisScores as mahalanobisGraph } from '../../src/nn/gaussian.js';
+import { mahalanobisScores as mahalanobisGraph } from '../../src/nn/mahalanobis.js';
 import { createBackend } from '../../src/runtime/backend.js';
 
 test('the Mahalanobis readout in ONNX ops equals the array implementation', async () => {
@@ -16,7 +16,7 @@ test('the Mahalanobis readout in ONNX ops equals the array implementation', asyn
   const train = Float32Array.from({ length: 30 * dim }, (_, i) => value(i) + (Math.floor(i / dim) % classes === 0 ? 1 : 0) * ((i % dim) + 1));
   const targets = Int32Array.from({ length: 30 }, (_, r) => r % classes);
   const m = classMoments(train, targets, dim, [0, 1, 2]);
-  const { means, precisions } = gaussianReadout(m, pooledCovariance(m), { priorStrength: 4, shrinkage: 0.05 });
+  const { means, precisions } = mahalanobisParameters(m, pooledCovariance(m), { priorStrength: 4, shrinkage: 0.05 });
   const features = Float32Array.from({ length: rows * dim }, (_, i) => value(i + 1000) * 3);
 
   const g = new GraphBuilder('mahalanobis');

@@ -15,4 +15,6 @@ export const ftMethod: MethodDefinition<typeof FtConfigSchema> = {
   description: 'fine-tuning on new classes only with cross-entropy (no distillation): the lower bound',
   configSchema: FtConfigSchema,
   policy: (cfg) => spbPolicy({ distillation: false, reciprocalWeights: false, classifierInit: cfg.classifierInit, trainLaterPhases: true }),
+  // A lower bound to compare with, not a model to keep: `increment` continues its checkpoints with SPB.
+  incrementWith: 'spb',
 };

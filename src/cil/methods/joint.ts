@@ -21,4 +21,6 @@ export const jointMethod: MethodDefinition<typeof JointConfigSchema> = {
     distills: false,
     laterPhaseLoss: () => [classificationLoss(1)],
   }),
+  // Its later phases train on the old classes' images too, which `increment` does not have.
+  incrementWith: 'spb',
 };

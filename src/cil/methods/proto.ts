@@ -13,4 +13,6 @@ export const protoMethod: MethodDefinition<typeof ProtoConfigSchema> = {
   description: 'prototype expansion only: later phases append class-mean rows without training',
   configSchema: ProtoConfigSchema,
   policy: () => spbPolicy({ distillation: false, reciprocalWeights: false, classifierInit: 'prototype', trainLaterPhases: false }),
+  // A baseline to compare with: `increment` continues its checkpoints with SPB, which trains the new classes.
+  incrementWith: 'spb',
 };

@@ -9,9 +9,112 @@
  * and the contrastive projection with the classifier's. Evaluation reads the class head alone.
  */
 import { z } from 'zod';
-import { selfSupervisedVariant, type SelfSupervisedTask } from '../variants.js';
+import type { Value } from '../../graph/builder.js';
+import { concat, slice } from '../../graph/ops/index.js';
+import { contrastiveLoss, crossEntropy } from '../../nn/functional.js';
+import { projectionHead, rotationHead } from '../../nn/heads.js';
+import type { ModelSpec } from '../../nn/models.js';
+import type { ParamSource } from '../../nn/params.js';
+import { fourRotations, QUARTER_TURNS, rotateByQuarters } from '../../nn/rotations.js';
+import { augmentedViews } from '../../nn/views.js';
+import {
+  backboneOn,
+  classifierOn,
+  lazy,
+  MAIN_HEAD,
+  singleHeadVariant,
+  type EvalOutputs,
+  type ModelVariant,
+  type TrainForward,
+  type TrainForwardContext,
+} from '../variants.js';
 import type { MethodDefinition } from './method.js';
 import { spbPolicy, SpbConfigSchema } from './spb.js';
+
+/** SPB-I's instance-level self-supervised task. */
+export type SelfSupervisedTask =
+  | {
+      kind: 'rotation';
+      /** `random`: each image rotated once (quarters of the batch by 0/90/180/270); `every`: all four rotations. */
+      angles: 'random' | 'every';
+    }
+  | {
+      kind: 'contrastive';
+      /** Augmented views per image (view 0 is the image itself). */
+      views: number;
+      /** Translation of the shifted views in pixels. */
+      shift: number;
+      temperature: number;
+      projectionDim: number;
+    };
+
+/** Parameter prefix of the self-supervised head (rotation blocks + angle classifier, or projection MLP). */
+export const SSL_PREFIX = 'ssl';
+
+/**
+ * SPB-I's model: backbone + cosine classifier `fc`, plus a self-supervised head trained in every phase. The
+ * images and their self-supervised copies pass through the extractor as one batch; CE and distillation read the
+ * unrotated images only. Rotation task: the copies' last feature maps -> rotationHead (`ssl.block1`, `ssl.block2`
+ * in the backbone group, `ssl.fc` in the classifier group) -> CE over the 4 angles. Contrastive task: the views'
+ * features -> projectionHead (`ssl.proj`, classifier group) -> contrastiveLoss. Evaluation is the single head.
+ * @example const variant = selfSupervisedVariant({ kind: 'rotation', angles: 'random' });
+ */
+export function selfSupervisedVariant(task: SelfSupervisedTask): ModelVariant {
+  const sslHead = (params: ParamSource, featureMap: Value, features: Value): Value => {
+    if (task.kind === 'rotation') return rotationHead(params, SSL_PREFIX, featureMap, QUARTER_TURNS);
+    const group = params.group;
+    params.group = 'classifier';
+    try {
+      return params.graph.scope(SSL_PREFIX, () => projectionHead(params, 'proj', features, features.shape[1]!, task.projectionDim));
+    } finally {
+      params.group = group;
+    }
+  };
+  const variant: ModelVariant = {
+    name: `self-supervised-${task.kind}`,
+    heads: [MAIN_HEAD],
+    trainForward(ctx: TrainForwardContext): TrainForward {
+      const { graph: g, x } = ctx;
+      const b = x.shape[0]!;
+      let batch: Value;
+      let copies: { from: number; labels?: number[] };
+      if (task.kind === 'rotation' && task.angles === 'random') {
+        const q = g.scope('rotate', () => rotateByQuarters(x));
+        batch = concat([x, q.rotated], 0);
+        copies = { from: b, labels: q.labels };
+      } else if (task.kind === 'rotation') {
+        batch = g.scope('rotate', () => fourRotations(x));
+        copies = { from: 0, labels: Array.from({ length: QUARTER_TURNS * b }, (_, i) => Math.floor(i / b)) };
+      } else {
+        batch = g.scope('views', () => augmentedViews(x, task.views, task.shift));
+        copies = { from: 0 };
+      }
+      const { featureMap, features: all } = backboneOn(ctx.spec, ctx.params, batch);
+      const features = slice(all, { starts: [0], ends: [b], axes: [0] });
+      const logits = classifierOn(ctx.params, MAIN_HEAD.prefix, features, ctx.classes);
+      const rows = batch.shape[0]!;
+      const selfSupervised = lazy(() => {
+        const map = copies.from === 0 ? featureMap : slice(featureMap, { starts: [copies.from], ends: [rows], axes: [0] });
+        const vec = copies.from === 0 ? all : slice(all, { starts: [copies.from], ends: [rows], axes: [0] });
+        // Parameter names follow the graph scope, so the head is built outside any scope.
+        const out = sslHead(ctx.params, map, vec);
+        return g.scope('ssl_loss', () =>
+          task.kind === 'contrastive' ? contrastiveLoss(out, task.views, task.temperature) : crossEntropy(out, g.constI64(copies.labels!)),
+        );
+      });
+      return { logits, headLogits: [logits], features, teacherFeatures: lazy(() => ctx.teacherFeatures(x)), selfSupervised };
+    },
+    evalForward(spec: ModelSpec, params: ParamSource, x: Value, classes: number): EvalOutputs {
+      return singleHeadVariant.evalForward(spec, params, x, classes);
+    },
+    stateForward(spec: ModelSpec, params: ParamSource, x: Value, classes: number): EvalOutputs {
+      const { featureMap, features } = backboneOn(spec, params, x);
+      const logits = classifierOn(params, MAIN_HEAD.prefix, features, classes);
+      return { logits, features, ssl: sslHead(params, featureMap, features) };
+    },
+  };
+  return Object.freeze(variant);
+}
 
 export const SpbIConfigSchema = z.strictObject({
   ...SpbConfigSchema.shape,

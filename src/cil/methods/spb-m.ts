@@ -7,9 +7,73 @@
  * probabilities, each head on its own rotation (`readout: single` reads head 0 alone; both are reported).
  */
 import { z } from 'zod';
-import { rotationEnsembleVariant } from '../variants.js';
+import type { Value } from '../../graph/builder.js';
+import type { ModelSpec } from '../../nn/models.js';
+import type { ParamSource } from '../../nn/params.js';
+import { copyOf, fourRotations, QUARTER_TURNS } from '../../nn/rotations.js';
+import {
+  backboneOn,
+  classifierOn,
+  combineHeads,
+  featuresOutput,
+  lazy,
+  MAIN_HEAD,
+  type EvalOutputs,
+  type ModelVariant,
+  type TrainForward,
+  type TrainForwardContext,
+} from '../variants.js';
 import type { MethodDefinition } from './method.js';
 import { spbPolicy, SpbConfigSchema } from './spb.js';
+
+/** Prefix of the classifier reading images rotated by `rotation` (rotation 0 is the usual `fc`). */
+export function rotationHeadPrefix(rotation: number): string {
+  return rotation === 0 ? MAIN_HEAD.prefix : `fc_rot${rotation}`;
+}
+
+export type RotationReadout = 'ensemble' | 'single';
+
+/**
+ * SPB-M's model: rotations 0..gamma-1 of the batch pass through the extractor as one batch; head b (its own rows
+ * and scale) classifies the copy rotated by b. Evaluation: `readout_ensemble` (mean of the heads' probabilities)
+ * and `readout_single` (head 0 on the unrotated image); `logits` is the chosen `readout`.
+ * @example const variant = rotationEnsembleVariant(4, 'ensemble');
+ */
+export function rotationEnsembleVariant(gamma = QUARTER_TURNS, readout: RotationReadout = 'ensemble'): ModelVariant {
+  if (!Number.isInteger(gamma) || gamma < 1 || gamma > QUARTER_TURNS) throw new Error(`rotations: 1 to ${QUARTER_TURNS}, got ${gamma}`);
+  const rotations = Array.from({ length: gamma }, (_, r) => r);
+  const heads = rotations.map((r) => Object.freeze({ prefix: rotationHeadPrefix(r), rotation: r }));
+  const forward = (spec: ModelSpec, params: ParamSource, x: Value, classes: number) => {
+    const rotated = x.graph.scope('rotate', () => fourRotations(x, rotations));
+    const { features } = backboneOn(spec, params, rotated);
+    const perRotation = rotations.map((r) => (gamma === 1 ? features : x.graph.scope(`rot${r}`, () => copyOf(features, r, gamma))));
+    const headLogits = heads.map((h, b) => classifierOn(params, h.prefix, perRotation[b]!, classes));
+    return { rotated, features, perRotation, headLogits };
+  };
+  const variant: ModelVariant = {
+    name: `rotation-ensemble-${gamma}`,
+    heads,
+    trainForward(ctx: TrainForwardContext): TrainForward {
+      const { rotated, features, headLogits } = forward(ctx.spec, ctx.params, ctx.x, ctx.classes);
+      return { logits: headLogits[0]!, headLogits, features, teacherFeatures: lazy(() => ctx.teacherFeatures(rotated)) };
+    },
+    evalForward(spec: ModelSpec, params: ParamSource, x: Value, classes: number): EvalOutputs {
+      const { perRotation, headLogits } = forward(spec, params, x, classes);
+      const ensemble = x.graph.scope('ensemble', () => combineHeads(headLogits));
+      const outputs: EvalOutputs = {
+        logits: readout === 'ensemble' ? ensemble : headLogits[0]!,
+        readout_ensemble: ensemble,
+        readout_single: headLogits[0]!,
+      };
+      rotations.forEach((r) => (outputs[featuresOutput(r)] = perRotation[r]!));
+      return outputs;
+    },
+    stateForward(spec: ModelSpec, params: ParamSource, x: Value, classes: number): EvalOutputs {
+      return variant.evalForward(spec, params, x, classes);
+    },
+  };
+  return Object.freeze(variant);
+}
 
 export const SpbMConfigSchema = z.strictObject({
   ...SpbConfigSchema.shape,

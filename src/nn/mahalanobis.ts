@@ -1,6 +1,6 @@
 /**
  * The Mahalanobis readout as graph ops: what an exported model with Gaussian class statistics computes, in
- * standard ONNX ops only (the same function as `mahalanobisScores` in cil/class-statistics.ts).
+ * standard ONNX ops only (the same function as `mahalanobisScores` in nn/class-statistics.ts).
  */
 import type { Value } from '../graph/builder.js';
 import { matmul, mul, neg, reduceSum, sub, transpose, unsqueeze } from '../graph/ops/index.js';

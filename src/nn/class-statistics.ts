@@ -2,8 +2,9 @@
  * Gaussian class statistics over a frozen feature extractor: per-class means and covariances of L2-normalised
  * features, covariances shrunk towards a pooled covariance (so a class with 5 images borrows the shape of the
  * classes learned before it) and towards a multiple of the identity, and the Mahalanobis readout they give.
- * Plain array code in float64: features come from an evaluation graph; the export builds the same readout from
- * standard ONNX ops.
+ * Plain array code in float64 with no imports, so the learner, the exporter and the app (in browsers too) share one
+ * implementation: features come from an evaluation graph or an exported model's `features` output; exported models
+ * compute the same readout from standard ONNX ops (nn/mahalanobis.ts).
  */
 
 /** Per-class first and second moments of unit-length feature rows. */
@@ -176,9 +177,9 @@ export function spdInverse(a: ArrayLike<number>, dim: number): Float64Array {
 /**
  * Class means and precision matrices (inverse shrunk covariances) for the Mahalanobis readout, as float32 arrays
  * ready to become model initializers.
- * @example const { means, precisions } = gaussianReadout(moments, pooled, { priorStrength: 20, shrinkage: 0.1 });
+ * @example const { means, precisions } = mahalanobisParameters(moments, pooled, { priorStrength: 20, shrinkage: 0.1 });
  */
-export function gaussianReadout(m: ClassMoments, pooled: ArrayLike<number>, opts: ShrinkageOptions): { means: Float32Array; precisions: Float32Array } {
+export function mahalanobisParameters(m: ClassMoments, pooled: ArrayLike<number>, opts: ShrinkageOptions): { means: Float32Array; precisions: Float32Array } {
   const d2 = m.dim * m.dim;
   const precisions = new Float32Array(m.counts.length * d2);
   m.counts.forEach((n, s) => {
