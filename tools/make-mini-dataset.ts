@@ -52,9 +52,10 @@ function firstPerClass(ds: ImageDataset, perClass: number): number[] {
   const taken = new Array<number>(CLASS_COUNT).fill(0);
   const picked: number[] = [];
   for (let i = 0; i < ds.count; i++) {
-    const label = ds.labels[i];
-    if (taken[label] < perClass) {
-      taken[label]++;
+    // Labels are 0..9: idxToDataset checks them against the ten class names.
+    const label = ds.labels[i]!;
+    if (taken[label]! < perClass) {
+      taken[label]!++;
       picked.push(i);
     }
   }
@@ -81,7 +82,7 @@ function writeSubset(ds: ImageDataset, picked: number[], out: string, imagesName
   const labels = new Uint8Array(picked.length);
   picked.forEach((index, i) => {
     images.set(ds.images.subarray(index * size, (index + 1) * size), i * size);
-    labels[i] = ds.labels[index];
+    labels[i] = ds.labels[index]!;
   });
   const stats = channelStatistics({ images, count: picked.length, channels: 1, height: ds.height, width: ds.width });
   statistics.set(ds.name, stats);
@@ -119,7 +120,7 @@ Images are 28x28 grayscale uint8, labels 0..9 (0 T-shirt/top, 1 Trouser, 2 Pullo
 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot). The files are standard IDX files, gzip-compressed (level 9), named like
 the originals, so any Fashion-MNIST reader opens them.
 
-Pixel statistics of this train subset on [0,1]: mean ${trainStats.mean[0].toFixed(4)}, std ${trainStats.std[0].toFixed(4)}.
+Pixel statistics of this train subset on [0,1]: mean ${trainStats.mean[0]!.toFixed(4)}, std ${trainStats.std[0]!.toFixed(4)}.
 onnx-cil normalises with the full training set's statistics (mean 0.2860, std 0.3530) so that models move
 between this subset and the full dataset unchanged.
 

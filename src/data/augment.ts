@@ -60,8 +60,9 @@ export class Augmenter {
     const normalize = options.normalize ?? true;
     this.pixelTable = new Float32Array(256 * source.channels);
     for (let c = 0; c < source.channels; c++) {
-      const mean = normalize ? source.mean[c] : 0;
-      const std = normalize ? source.std[c] : 1;
+      // One mean and std per channel: checked above.
+      const mean = normalize ? source.mean[c]! : 0;
+      const std = normalize ? source.std[c]! : 1;
       if (!(std > 0)) throw new Error(`augmentation: std of channel ${c} must be > 0, got ${std}`);
       for (let v = 0; v < 256; v++) this.pixelTable[c * 256 + v] = (v / 255 - mean) / std;
     }
@@ -86,7 +87,7 @@ export class Augmenter {
     const endColumn = mirror ? Math.min(width, width + shiftX) : Math.min(width, width - shiftX);
     for (let c = 0; c < channels; c++) {
       const table = c * 256;
-      const padValue = pixelTable[table];
+      const padValue = pixelTable[table]!;
       for (let y = 0; y < height; y++) {
         const outRow = outOffset + (c * height + y) * width;
         const sourceY = y + shiftY;
@@ -99,10 +100,10 @@ export class Augmenter {
         if (endColumn < width) out.fill(padValue, outRow + endColumn, outRow + width);
         if (mirror) {
           const mirrored = sourceRow + width - 1 + shiftX;
-          for (let x = firstColumn; x < endColumn; x++) out[outRow + x] = pixelTable[table + source[mirrored - x]];
+          for (let x = firstColumn; x < endColumn; x++) out[outRow + x] = pixelTable[table + source[mirrored - x]!]!;
         } else {
           const shifted = sourceRow + shiftX;
-          for (let x = firstColumn; x < endColumn; x++) out[outRow + x] = pixelTable[table + source[shifted + x]];
+          for (let x = firstColumn; x < endColumn; x++) out[outRow + x] = pixelTable[table + source[shifted + x]!]!;
         }
       }
     }
@@ -125,7 +126,7 @@ export class Augmenter {
     const imageCount = images.length / size;
     const span = 2 * this.padding + 1;
     for (let i = 0; i < indices.length; i++) {
-      const index = indices[i];
+      const index = indices[i]!;
       if (!(index >= 0 && index < imageCount) || !Number.isInteger(index)) {
         throw new Error(`augmentBatch: image index ${index} is outside 0..${imageCount - 1}`);
       }

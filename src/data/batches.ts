@@ -114,11 +114,11 @@ export function buildLabelMap(classOrder: readonly number[], classCount: number)
 export function batchTargets(ds: ImageDataset, indices: ArrayLike<number>, labelMap?: Int32Array): BigInt64Array<ArrayBuffer> {
   const targets = new BigInt64Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
-    const label = ds.labels[indices[i]];
+    const label = ds.labels[indices[i]!];
     if (label === undefined) throw new Error(`dataset "${ds.name}": index ${indices[i]} is outside 0..${ds.count - 1}`);
     let target = label;
     if (labelMap) {
-      target = label < labelMap.length ? labelMap[label] : -1;
+      target = labelMap[label] ?? -1;
       if (target < 0) {
         throw new Error(
           `dataset "${ds.name}": label ${label} (${ds.classNames[label] ?? '?'}) of image ${indices[i]} has no output index ` +

@@ -64,8 +64,8 @@ export function parseCifar100(input: Uint8Array, options: Cifar100ParseOptions =
   const coarseLabels = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     const record = i * CIFAR100_RECORD_BYTES;
-    const coarse = bytes[record];
-    const fine = bytes[record + 1];
+    const coarse = bytes[record]!;
+    const fine = bytes[record + 1]!;
     if (coarse >= CIFAR100_COARSE_CLASSES || fine >= CIFAR100_FINE_CLASSES) {
       throw new Error(
         `${source}: record ${i} has coarse label ${coarse} and fine label ${fine} ` +

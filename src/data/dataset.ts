@@ -67,7 +67,7 @@ export function validateDataset(ds: ImageDataset): void {
   }
   if (ds.classNames.length === 0) throw new Error(`${where}: classNames is empty`);
   for (let i = 0; i < ds.count; i++) {
-    const label = ds.labels[i];
+    const label = ds.labels[i]!;
     if (label < 0 || label >= ds.classNames.length) {
       throw new Error(`${where}: label ${label} of image ${i} is outside 0..${ds.classNames.length - 1}`);
     }
@@ -96,10 +96,11 @@ export function indicesOfClasses(ds: ImageDataset, classes: readonly number[]): 
     }
     wanted[cls] = 1;
   }
+  // Labels index classNames: every loader checks that (validateDataset).
   let matches = 0;
-  for (let i = 0; i < ds.count; i++) matches += wanted[ds.labels[i]];
+  for (let i = 0; i < ds.count; i++) matches += wanted[ds.labels[i]!]!;
   const result = new Int32Array(matches);
-  for (let i = 0, out = 0; i < ds.count; i++) if (wanted[ds.labels[i]]) result[out++] = i;
+  for (let i = 0, out = 0; i < ds.count; i++) if (wanted[ds.labels[i]!]) result[out++] = i;
   return result;
 }
 
@@ -114,12 +115,12 @@ export function subsetIndices(ds: ImageDataset, indices: ArrayLike<number>, name
   const images = allocateSharedBytes(indices.length * size);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
-    const index = indices[i];
+    const index = indices[i]!;
     if (!Number.isInteger(index) || index < 0 || index >= ds.count) {
       throw new Error(`dataset "${ds.name}": index ${index} is outside 0..${ds.count - 1}`);
     }
     images.set(ds.images.subarray(index * size, (index + 1) * size), i * size);
-    labels[i] = ds.labels[index];
+    labels[i] = ds.labels[index]!;
   }
   return { ...ds, name, images, labels, count: indices.length, classNames: ds.classNames.slice(), mean: ds.mean.slice(), std: ds.std.slice() };
 }
@@ -143,7 +144,8 @@ export function selectClasses(ds: ImageDataset, classes: readonly number[]): Ima
  */
 export function classCounts(ds: ImageDataset): Int32Array {
   const counts = new Int32Array(ds.classNames.length);
-  for (let i = 0; i < ds.count; i++) counts[ds.labels[i]]++;
+  // Labels index classNames: every loader checks that (validateDataset).
+  for (let i = 0; i < ds.count; i++) counts[ds.labels[i]!]!++;
   return counts;
 }
 
@@ -162,9 +164,9 @@ export function channelStatistics(ds: Pick<ImageDataset, 'images' | 'count' | 'c
   const histograms = Array.from({ length: ds.channels }, () => new Float64Array(256));
   for (let n = 0; n < ds.count; n++) {
     for (let c = 0; c < ds.channels; c++) {
-      const histogram = histograms[c];
+      const histogram = histograms[c]!;
       const start = (n * ds.channels + c) * plane;
-      for (let p = start; p < start + plane; p++) histogram[ds.images[p]]++;
+      for (let p = start; p < start + plane; p++) histogram[ds.images[p]!]!++;
     }
   }
   const pixels = ds.count * plane;
@@ -174,8 +176,8 @@ export function channelStatistics(ds: Pick<ImageDataset, 'images' | 'count' | 'c
     let sum = 0;
     let squares = 0;
     for (let v = 0; v < 256; v++) {
-      sum += histogram[v] * (v / 255);
-      squares += histogram[v] * (v / 255) ** 2;
+      sum += histogram[v]! * (v / 255);
+      squares += histogram[v]! * (v / 255) ** 2;
     }
     const m = pixels ? sum / pixels : 0;
     mean.push(m);

@@ -50,11 +50,12 @@ export function parseIdx(input: Uint8Array, source = 'IDX data'): IdxArray {
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new Error(`${source}: not an IDX file (magic ${magicHex}, expected 00 00 <type> <ndims>)`);
   }
-  const dataType = IDX_TYPE_BY_CODE.get(bytes[2]);
+  // The first 4 bytes exist: checked above.
+  const dataType = IDX_TYPE_BY_CODE.get(bytes[2]!);
   if (!dataType) {
-    throw new Error(`${source}: unknown IDX type code 0x${bytes[2].toString(16).padStart(2, '0')} (magic ${magicHex})`);
+    throw new Error(`${source}: unknown IDX type code 0x${bytes[2]!.toString(16).padStart(2, '0')} (magic ${magicHex})`);
   }
-  const rank = bytes[3];
+  const rank = bytes[3]!;
   if (rank === 0) throw new Error(`${source}: IDX file declares 0 dimensions (magic ${magicHex})`);
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) {
@@ -120,7 +121,7 @@ export function encodeIdx(array: IdxArray): Uint8Array {
   if (array.dataType === 'uint8') {
     out.set(array.data as Uint8Array, headerBytes);
   } else {
-    for (let i = 0, offset = headerBytes; i < elements; i++, offset += info.bytes) info.write(view, offset, array.data[i]);
+    for (let i = 0, offset = headerBytes; i < elements; i++, offset += info.bytes) info.write(view, offset, array.data[i]!);
   }
   return out;
 }
@@ -148,7 +149,7 @@ export function idxToDataset(images: IdxArray, labels: IdxArray, info: IdxDatase
   if (labels.dataType !== 'uint8' || labels.dims.length !== 1) {
     throw new Error(`${info.name}: expected uint8 labels with dimensions [N], got ${labels.dataType} [${labels.dims.join(', ')}]`);
   }
-  const [count, height, width] = images.dims;
+  const [count, height, width] = images.dims as [number, number, number];
   if (labels.dims[0] !== count) {
     throw new Error(`${info.name}: ${count} images but ${labels.dims[0]} labels; the image and label files do not belong together`);
   }

@@ -23,7 +23,7 @@ export interface DatasetLayout {
   /** Folder name of the distribution (sub-folder accepted under data roots and used by mirrors). */
   folderName: string;
   /** Per split, the files needed; each entry lists acceptable names, preferred first (e.g. `train.bin.gz`, `train.bin`). */
-  requiredFiles: Readonly<Record<Split, readonly (readonly string[])[]>>;
+  requiredFiles: Readonly<Record<Split, readonly (readonly [string, ...string[]])[]>>;
   /** Folder relative to the package root holding a shipped copy, for datasets embedded in the package. */
   embeddedFolder?: string;
 }

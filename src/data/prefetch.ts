@@ -194,7 +194,8 @@ export class BatchPrefetcher implements AsyncIterableIterator<Batch> {
     while (this.nextToRequest < this.batchCount && this.nextToRequest - this.nextToYield < this.depth) {
       const batchIndex = this.nextToRequest++;
       const request: BuildBatchRequest = { type: 'build', batchIndex };
-      this.workers[batchIndex % this.workers.length].postMessage(request);
+      // Only worker mode requests batches, and it starts at least one worker.
+      this.workers[batchIndex % this.workers.length]!.postMessage(request);
     }
   }
 

@@ -58,9 +58,18 @@ const IDX_SPLIT_FILES: Readonly<Record<Split, { images: string; labels: string }
   test: { images: 't10k-images-idx3-ubyte.gz', labels: 't10k-labels-idx1-ubyte.gz' },
 });
 
+/** The path found for a required file; a location built by hand may lack it. */
+function locatedFile(location: DatasetLocation, name: string): string {
+  const path = location.files[name];
+  if (path === undefined) {
+    throw new Error(`${location.dir}: ${name} is not among the located files (${Object.keys(location.files).join(', ') || 'none'})`);
+  }
+  return path;
+}
+
 /** Accept the gzip files as distributed or their decompressed forms. */
-function idxRequiredFiles(): Record<Split, string[][]> {
-  const alternativesOf = (gz: string) => [gz, gz.replace(/\.gz$/, '')];
+function idxRequiredFiles(): Record<Split, [string, string][]> {
+  const alternativesOf = (gz: string): [string, string] => [gz, gz.replace(/\.gz$/, '')];
   return {
     train: [alternativesOf(IDX_SPLIT_FILES.train.images), alternativesOf(IDX_SPLIT_FILES.train.labels)],
     test: [alternativesOf(IDX_SPLIT_FILES.test.images), alternativesOf(IDX_SPLIT_FILES.test.labels)],
@@ -70,7 +79,7 @@ function idxRequiredFiles(): Record<Split, string[][]> {
 function readFashionMnist(name: string) {
   return (location: DatasetLocation, split: Split): ImageDataset => {
     const files = IDX_SPLIT_FILES[split];
-    return idxToDataset(readIdxFile(location.files[files.images]), readIdxFile(location.files[files.labels]), {
+    return idxToDataset(readIdxFile(locatedFile(location, files.images)), readIdxFile(locatedFile(location, files.labels)), {
       name: `${name}/${split}`,
       classNames: [...FASHION_MNIST_CLASSES],
       mean: [...FASHION_MNIST_MEAN],
@@ -107,8 +116,8 @@ const CIFAR100_TEST_BIN_SHA256 = '0963a711c782a600e363bd27b2591918dc74a2e98edcd8
 const CIFAR100_LABEL_NAMES = 'fine_label_names.txt';
 
 function readCifar100(location: DatasetLocation, split: Split): ImageDataset {
-  const classNames = readLabelNames(location.files[CIFAR100_LABEL_NAMES], CIFAR100_FINE_CLASSES);
-  return readCifar100File(location.files[`${split}.bin.gz`], {
+  const classNames = readLabelNames(locatedFile(location, CIFAR100_LABEL_NAMES), CIFAR100_FINE_CLASSES);
+  return readCifar100File(locatedFile(location, `${split}.bin.gz`), {
     name: `cifar-100/${split}`,
     classNames,
     mean: CIFAR100_MEAN,

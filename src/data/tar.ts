@@ -23,9 +23,10 @@ function readString(header: Uint8Array, start: number, length: number): string {
 
 /** Size fields are octal text, or base-256 big-endian when the top bit of the first byte is set (GNU, >8 GiB). */
 function readSize(header: Uint8Array, offset: number): number {
-  if (header[124] & 0x80) {
-    let value = header[124] & 0x7f;
-    for (let i = 125; i < 136; i++) value = value * 256 + header[i];
+  // Headers are whole 512-byte blocks (ByteReader.read returns exactly what is asked).
+  if (header[124]! & 0x80) {
+    let value = header[124]! & 0x7f;
+    for (let i = 125; i < 136; i++) value = value * 256 + header[i]!;
     return value;
   }
   const text = readString(header, 124, 12).trim();
@@ -36,7 +37,7 @@ function readSize(header: Uint8Array, offset: number): number {
 function checksumMatches(header: Uint8Array): boolean {
   const recorded = parseInt(readString(header, 148, 8).trim(), 8);
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!;
   return recorded === sum;
 }
 
@@ -81,7 +82,7 @@ class ByteReader {
   /** Exactly n bytes, or null when the stream ends before n bytes. */
   async read(n: number): Promise<Buffer | null> {
     if (!(await this.fill(n))) return null;
-    const joined = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const joined = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     const result = joined.subarray(0, n);
     const rest = joined.subarray(n);
     this.chunks = rest.length ? [rest] : [];
@@ -95,7 +96,8 @@ class ByteReader {
     let left = n;
     while (left > 0) {
       if (this.buffered === 0 && !(await this.fill(1))) return false;
-      const chunk = this.chunks[0];
+      // Something is buffered here, so there is a first chunk.
+      const chunk = this.chunks[0]!;
       const piece = chunk.length <= left ? chunk : chunk.subarray(0, left);
       if (piece === chunk) this.chunks.shift();
       else this.chunks[0] = chunk.subarray(left);

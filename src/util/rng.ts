@@ -192,7 +192,7 @@ export class MT19937 {
     const mt = this.state;
     mt[0] = seed >>> 0;
     for (let i = 1; i < MT_N; i++) {
-      const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
+      const previous = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
       mt[i] = (Math.imul(1812433253, previous) + i) >>> 0;
     }
     this.position = MT_N;
@@ -204,22 +204,22 @@ export class MT19937 {
     let i = 1;
     let j = 0;
     for (let k = Math.max(MT_N, key.length); k > 0; k--) {
-      const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(previous, 1664525)) + (key[j] >>> 0) + j) >>> 0;
+      const previous = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      mt[i] = ((mt[i]! ^ Math.imul(previous, 1664525)) + (key[j]! >>> 0) + j) >>> 0;
       i++;
       j++;
       if (i >= MT_N) {
-        mt[0] = mt[MT_N - 1];
+        mt[0] = mt[MT_N - 1]!;
         i = 1;
       }
       if (j >= key.length) j = 0;
     }
     for (let k = MT_N - 1; k > 0; k--) {
-      const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(previous, 1566083941)) - i) >>> 0;
+      const previous = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      mt[i] = ((mt[i]! ^ Math.imul(previous, 1566083941)) - i) >>> 0;
       i++;
       if (i >= MT_N) {
-        mt[0] = mt[MT_N - 1];
+        mt[0] = mt[MT_N - 1]!;
         i = 1;
       }
     }
@@ -231,15 +231,15 @@ export class MT19937 {
     const mt = this.state;
     let kk = 0;
     for (; kk < MT_N - MT_M; kk++) {
-      const y = (mt[kk] & MT_UPPER_MASK) | (mt[kk + 1] & MT_LOWER_MASK);
-      mt[kk] = mt[kk + MT_M] ^ (y >>> 1) ^ (y & 1 ? MT_MATRIX_A : 0);
+      const y = (mt[kk]! & MT_UPPER_MASK) | (mt[kk + 1]! & MT_LOWER_MASK);
+      mt[kk] = mt[kk + MT_M]! ^ (y >>> 1) ^ (y & 1 ? MT_MATRIX_A : 0);
     }
     for (; kk < MT_N - 1; kk++) {
-      const y = (mt[kk] & MT_UPPER_MASK) | (mt[kk + 1] & MT_LOWER_MASK);
-      mt[kk] = mt[kk + (MT_M - MT_N)] ^ (y >>> 1) ^ (y & 1 ? MT_MATRIX_A : 0);
+      const y = (mt[kk]! & MT_UPPER_MASK) | (mt[kk + 1]! & MT_LOWER_MASK);
+      mt[kk] = mt[kk + (MT_M - MT_N)]! ^ (y >>> 1) ^ (y & 1 ? MT_MATRIX_A : 0);
     }
-    const y = (mt[MT_N - 1] & MT_UPPER_MASK) | (mt[0] & MT_LOWER_MASK);
-    mt[MT_N - 1] = mt[MT_M - 1] ^ (y >>> 1) ^ (y & 1 ? MT_MATRIX_A : 0);
+    const y = (mt[MT_N - 1]! & MT_UPPER_MASK) | (mt[0]! & MT_LOWER_MASK);
+    mt[MT_N - 1] = mt[MT_M - 1]! ^ (y >>> 1) ^ (y & 1 ? MT_MATRIX_A : 0);
     this.position = 0;
   }
 
@@ -251,7 +251,7 @@ export class MT19937 {
    */
   nextUint32(): number {
     if (this.position >= MT_N) this.regenerate();
-    let y = this.state[this.position++];
+    let y = this.state[this.position++]!;
     y ^= y >>> 11;
     y ^= (y << 7) & 0x9d2c5680;
     y ^= (y << 15) & 0xefc60000;
@@ -299,8 +299,8 @@ export function numpyLegacyPermutation(n: number, seed: number): Int32Array {
   // numpy's legacy shuffle walks from the end, drawing j in [0, i] for i = n-1 .. 1.
   for (let i = n - 1; i > 0; i--) {
     const j = mt.interval(i);
-    const held = result[i];
-    result[i] = result[j];
+    const held = result[i]!;
+    result[i] = result[j]!;
     result[j] = held;
   }
   return result;

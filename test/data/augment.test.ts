@@ -17,14 +17,14 @@ function reference(image: Uint8Array, shiftY: number, shiftX: number, mirror: bo
         const sy = y + shiftY;
         const sx = croppedX + shiftX;
         const inside = sy >= 0 && sy < ds.height && sx >= 0 && sx < ds.width;
-        out.push(scale(c, inside ? image[(c * ds.height + sy) * ds.width + sx] : 0));
+        out.push(scale(c, inside ? image[(c * ds.height + sy) * ds.width + sx]! : 0));
       }
     }
   }
   return out;
 }
 
-const normalised = (c: number, v: number) => Math.fround((v / 255 - ds.mean[c]) / ds.std[c]);
+const normalised = (c: number, v: number) => Math.fround((v / 255 - ds.mean[c]!) / ds.std[c]!);
 
 test('every shift and flip matches the pad-crop-mirror reference', () => {
   const augmenter = new Augmenter(ds, { padding: 3, flip: true });
@@ -46,7 +46,7 @@ test('zero shift without flip is the normalised image (pad-then-crop identity)',
   for (let c = 0; c < ds.channels; c++) {
     for (let p = 0; p < ds.height * ds.width; p++) {
       const i = c * ds.height * ds.width + p;
-      assert.equal(out[i], normalised(c, ds.images[i]));
+      assert.equal(out[i], normalised(c, ds.images[i]!));
     }
   }
 });
@@ -68,8 +68,8 @@ test('flipping twice gives back the original image', () => {
 test('normalisation maps 0 and 255 per channel; normalize:false scales to [0,1]', () => {
   const augmenter = new Augmenter(ds);
   for (let c = 0; c < ds.channels; c++) {
-    assert.equal(augmenter.pixelTable[c * 256], Math.fround(-ds.mean[c] / ds.std[c]));
-    assert.equal(augmenter.pixelTable[c * 256 + 255], Math.fround((1 - ds.mean[c]) / ds.std[c]));
+    assert.equal(augmenter.pixelTable[c * 256], Math.fround(-ds.mean[c]! / ds.std[c]!));
+    assert.equal(augmenter.pixelTable[c * 256 + 255], Math.fround((1 - ds.mean[c]!) / ds.std[c]!));
   }
   const plain = new Augmenter(ds, { normalize: false });
   assert.equal(plain.pixelTable[255], 1);
@@ -77,8 +77,8 @@ test('normalisation maps 0 and 255 per channel; normalize:false scales to [0,1]'
   // Padding is black before normalisation, as with torchvision's RandomCrop then Normalize.
   const out = new Float32Array(size);
   augmenter.transformImage(ds.images, 0, out, 0, -ds.height, 0, false);
-  assert.equal(out[0], Math.fround(-ds.mean[0] / ds.std[0]));
-  assert.equal(out[size - 1], Math.fround(-ds.mean[2] / ds.std[2]));
+  assert.equal(out[0], Math.fround(-ds.mean[0]! / ds.std[0]!));
+  assert.equal(out[size - 1], Math.fround(-ds.mean[2]! / ds.std[2]!));
 });
 
 test('augmentBatch: seeded, reproducible, and every image is one of the allowed crops/flips', () => {
@@ -94,7 +94,7 @@ test('augmentBatch: seeded, reproducible, and every image is one of the allowed 
   assert.notDeepEqual(run(12), first);
   const used = new Set<string>();
   for (let i = 0; i < indices.length; i++) {
-    const image = ds.images.subarray(indices[i] * size, (indices[i] + 1) * size);
+    const image = ds.images.subarray(indices[i]! * size, (indices[i]! + 1) * size);
     const actual = Array.from(first.subarray(i * size, (i + 1) * size));
     const shifts = [-2, -1, 0, 1, 2];
     const candidates = shifts.flatMap((dy) => shifts.flatMap((dx) => [false, true].map((m) => [dy, dx, m] as const)));
@@ -108,7 +108,7 @@ test('augmentBatch: seeded, reproducible, and every image is one of the allowed 
 test('no augmentation needs no generator; random augmentation without one is an error', () => {
   const out = new Float32Array(2 * size);
   new Augmenter(ds, NO_AUGMENTATION).augmentBatch(ds.images, [1, 4], null, out);
-  assert.equal(out[size], normalised(0, ds.images[4 * size]));
+  assert.equal(out[size], normalised(0, ds.images[4 * size]!));
   assert.throws(() => new Augmenter(ds, { flip: true }).augmentBatch(ds.images, [0], null, out), /needs a SeededRandom/);
   assert.throws(() => new Augmenter(ds).augmentBatch(ds.images, [6], null, out), /image index 6 is outside 0\.\.5/);
   assert.throws(() => new Augmenter(ds).augmentBatch(ds.images, [0, 1, 2], null, out), /output holds 210 floats, 3 images need 315/);

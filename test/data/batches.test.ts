@@ -49,7 +49,7 @@ test('makeBatch produces NCHW float32 images and int64 labels, remapped by label
   assert.equal(plain.size, 3);
   assert.equal(plain.x.length, 3 * size);
   assert.deepEqual(Array.from(plain.y), [3n, 0n, 3n]);
-  assert.equal(plain.x[size], Math.fround((ds.images[0] / 255 - ds.mean[0]) / ds.std[0]));
+  assert.equal(plain.x[size], Math.fround((ds.images[0]! / 255 - ds.mean[0]!) / ds.std[0]!));
   const labelMap = buildLabelMap([3, 0], 5);
   assert.deepEqual(Array.from(labelMap), [1, -1, -1, 0, -1]);
   assert.deepEqual(Array.from(makeBatch(ds, indices, { labelMap }).y), [0n, 1n, 0n]);
@@ -71,7 +71,7 @@ test('planned batches depend only on (plan, index): same in any order, different
   const again = makePlannedBatch(ds, plan, 2, new Augmenter(ds, plan.augment));
   assert.deepEqual(again, forward[2]);
   const nextEpoch = planEpoch(ds, { ...options, epoch: 1 });
-  assert.notDeepEqual(makePlannedBatch(ds, nextEpoch, 0).indices, forward[0].indices);
+  assert.notDeepEqual(makePlannedBatch(ds, nextEpoch, 0).indices, forward[0]!.indices);
   // Same images, different augmentation draws when only the seed changes the batch stream.
   const unshuffled = (seed: number) => makePlannedBatch(ds, planEpoch(ds, { ...options, seed, epoch: 0, shuffle: false }), 0);
   assert.deepEqual(unshuffled(1).indices, unshuffled(2).indices);
@@ -105,5 +105,5 @@ test('evalBatches walks the dataset in order without augmentation', () => {
     ),
   );
   const subset = [...evalBatches(ds, { batchSize: 4, indices: [10, 5], labelMap: buildLabelMap([0], 5) })];
-  assert.deepEqual(Array.from(subset[0].y), [0n, 0n]);
+  assert.deepEqual(Array.from(subset[0]!.y), [0n, 0n]);
 });

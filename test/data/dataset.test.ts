@@ -20,7 +20,7 @@ test('subsetIndices copies images in the given order', () => {
   const subset = subsetIndices(ds, [4, 0, 4]);
   assert.deepEqual(Array.from(subset.labels), [4, 0, 4]);
   assert.deepEqual(Array.from(subset.images.subarray(0, 8)), Array.from(ds.images.subarray(32, 40)));
-  subset.images[0] ^= 0xff;
+  subset.images[0]! ^= 0xff;
   assert.notEqual(subset.images[0], ds.images[32]);
   assert.throws(() => subsetIndices(ds, [5]), /index 5 is outside 0\.\.4/);
 });
@@ -41,8 +41,8 @@ test('classCounts and channelStatistics', () => {
   ds.images.set([0, 255, 51, 51, 255, 255, 51, 51]);
   assert.deepEqual(Array.from(classCounts(ds)), [1, 1, 0]);
   const { mean, std } = channelStatistics(ds);
-  assert.ok(Math.abs(mean[0] - 0.75) < 1e-12);
-  assert.ok(Math.abs(std[0] - Math.sqrt(0.1875)) < 1e-12);
-  assert.ok(Math.abs(mean[1] - 0.2) < 1e-12);
-  assert.ok(Math.abs(std[1]) < 1e-6);
+  assert.ok(Math.abs(mean[0]! - 0.75) < 1e-12);
+  assert.ok(Math.abs(std[0]! - Math.sqrt(0.1875)) < 1e-12);
+  assert.ok(Math.abs(mean[1]! - 0.2) < 1e-12);
+  assert.ok(Math.abs(std[1]!) < 1e-6);
 });

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { CIFAR100_RECORD_BYTES } from '../../src/data/cifar.js';
 import { downloadFile, fetchDataset, type DownloadProgress } from '../../src/data/fetch.js';
 import { locateDataset } from '../../src/data/locate.js';
-import { DATASETS, loadDataset, type DatasetSpec } from '../../src/data/registry.js';
+import { getDatasetSpec, loadDataset, type DatasetSpec } from '../../src/data/registry.js';
 import { makeTar, sharedDatasets, sharedFolder, temporaryFolder } from './helpers.js';
 
 interface ServerBehaviour {
@@ -111,7 +111,7 @@ test('resumes a partial download of a real file with a Range request', async (t)
   const half = Math.floor(original.length / 2);
   writeFileSync(`${target}.part`, original.subarray(0, half));
   const result = await downloadFile(`${server.base}/fashion-mnist/t10k-images-idx3-ubyte.gz`, target, {
-    sha256: DATASETS['fashion-mnist'].mirrorFiles!.find((f) => f.name === 't10k-images-idx3-ubyte.gz')!.sha256,
+    sha256: getDatasetSpec('fashion-mnist').mirrorFiles!.find((f) => f.name === 't10k-images-idx3-ubyte.gz')!.sha256,
   });
   assert.deepEqual(server.requests, [{ path: '/fashion-mnist/t10k-images-idx3-ubyte.gz', range: `bytes=${half}-` }]);
   assert.equal(result.resumedFrom, half);
@@ -135,12 +135,12 @@ test('an interrupted download keeps its .part and the next attempt resumes it', 
   const progress: DownloadProgress[] = [];
   const result = await downloadFile(`${server.base}/blob.bin`, target, { sha256: sha256(content), onProgress: (p) => progress.push(p) });
   assert.equal(result.resumedFrom, partial);
-  assert.equal(server.requests[1].range, `bytes=${partial}-`);
+  assert.equal(server.requests[1]!.range, `bytes=${partial}-`);
   assert.ok(readFileSync(target).equals(content));
-  assert.equal(progress[0].bytes, partial);
+  assert.equal(progress[0]!.bytes, partial);
   assert.equal(progress.at(-1)!.done, true);
   assert.equal(progress.at(-1)!.bytes, content.length);
-  assert.ok(progress.every((p, i) => i === 0 || p.bytes >= progress[i - 1].bytes));
+  assert.ok(progress.every((p, i) => i === 0 || p.bytes >= progress[i - 1]!.bytes));
 });
 
 test('a server that ignores Range restarts the download from zero', async (t) => {
@@ -163,7 +163,7 @@ test('a complete .part answered with 416 is verified and moved into place', asyn
   writeFileSync(`${target}.part`, content);
   await downloadFile(`${server.base}/done.bin`, target, { sha256: sha256(content) });
   assert.ok(readFileSync(target).equals(content));
-  assert.equal(server.requests[0].range, 'bytes=5000-');
+  assert.equal(server.requests[0]!.range, 'bytes=5000-');
 });
 
 test('a sha256 mismatch deletes the download with a clear error; HTTP errors are reported', async (t) => {
@@ -177,7 +177,7 @@ test('a sha256 mismatch deletes the download with a clear error; HTTP errors are
   );
   assert.deepEqual(readdirSync(dir), []);
   await assert.rejects(downloadFile(`${server.base}/absent.bin`, join(dir, 'absent.bin')), /absent\.bin .* failed: HTTP 404/);
-  const spec: DatasetSpec = { ...DATASETS['fashion-mnist'], mirrorFiles: [{ name: 'corrupt.bin', sha256: '1'.repeat(64) }] };
+  const spec: DatasetSpec = { ...getDatasetSpec('fashion-mnist'), mirrorFiles: [{ name: 'corrupt.bin', sha256: '1'.repeat(64) }] };
   server.files.set('/fashion-mnist/corrupt.bin', randomBytes(100));
   await assert.rejects(fetchDataset(spec, { dir, mirror: server.base, env: {} }), /does not match the expected 1{64}/);
   assert.deepEqual(readdirSync(dir), []);
@@ -190,7 +190,7 @@ test('unpacks an official-style CIFAR-100 tar.gz and verifies the extracted file
     Buffer.concat(labels.map((fine) => Buffer.concat([Buffer.of(fine % 20, fine), randomBytes(CIFAR100_RECORD_BYTES - 2)])));
   const train = records([0, 1, 2, 99]);
   const testRecords = records([5, 6]);
-  const names = Buffer.from(`${DATASETS['cifar-100'].classNames.join('\n')}\n`);
+  const names = Buffer.from(`${getDatasetSpec('cifar-100').classNames.join('\n')}\n`);
   const archive = gzipSync(
     makeTar([
       { name: 'cifar-100-binary/', data: Buffer.alloc(0), directory: true },
@@ -201,11 +201,11 @@ test('unpacks an official-style CIFAR-100 tar.gz and verifies the extracted file
     ]),
   );
   server.files.set('/kriz/cifar-100-binary.tar.gz', archive);
-  const official = DATASETS['cifar-100'].download!;
+  const official = getDatasetSpec('cifar-100').download!;
   assert.equal(official.kind, 'tar.gz');
   if (official.kind !== 'tar.gz') return;
   const specWith = (trainSha: string): DatasetSpec => ({
-    ...DATASETS['cifar-100'],
+    ...getDatasetSpec('cifar-100'),
     download: {
       ...official,
       url: `${server.base}/kriz/cifar-100-binary.tar.gz`,

@@ -95,17 +95,17 @@ test('cache root honours XDG_CACHE_HOME, else HOME/.cache', () => {
 test('the registry is frozen and names unknown datasets clearly', () => {
   assert.deepEqual(datasetNames(), ['fashion-mnist', 'fashion-mnist-mini', 'cifar-100']);
   assert.ok(Object.isFrozen(DATASETS));
-  assert.ok(Object.isFrozen(DATASETS['cifar-100']));
-  assert.ok(Object.isFrozen(DATASETS['cifar-100'].mirrorFiles));
+  assert.ok(Object.isFrozen(getDatasetSpec('cifar-100')));
+  assert.ok(Object.isFrozen(getDatasetSpec('cifar-100').mirrorFiles));
   assert.throws(() => getDatasetSpec('mnist'), /unknown dataset "mnist"; known datasets: fashion-mnist, fashion-mnist-mini, cifar-100/);
   assert.throws(() => getDatasetSpec('toString'), /unknown dataset/);
-  assert.equal(DATASETS['cifar-100'].classNames[99], 'worm');
-  const download = DATASETS['cifar-100'].download;
+  const handMade = { dir: '/nowhere', source: 'data-path' as const, files: {} };
+  assert.throws(() => getDatasetSpec('cifar-100').read(handMade, 'test'), /\/nowhere: fine_label_names\.txt is not among the located files \(none\)/);
+  assert.equal(getDatasetSpec('cifar-100').classNames[99], 'worm');
+  const download = getDatasetSpec('cifar-100').download;
   assert.equal(download?.kind === 'tar.gz' && download.url, 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz');
-  assert.equal(
-    DATASETS['fashion-mnist'].download?.kind === 'files' && DATASETS['fashion-mnist'].download.baseUrl,
-    'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
-  );
+  const fashion = getDatasetSpec('fashion-mnist').download;
+  assert.equal(fashion?.kind === 'files' && fashion.baseUrl, 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/');
 });
 
 test('the embedded fashion-mnist-mini loads from the package and matches its README', () => {
@@ -125,7 +125,7 @@ test('the embedded fashion-mnist-mini loads from the package and matches its REA
   let total = 0;
   let listed = 0;
   for (const match of readme.matchAll(/^\| (\S+\.gz) \| (\d+) \| ([0-9a-f]{64}) \|$/gm)) {
-    const bytes = readFileSync(join(dir, match[1]));
+    const bytes = readFileSync(join(dir, match[1]!));
     assert.equal(bytes.length, Number(match[2]), match[1]);
     assert.equal(createHash('sha256').update(bytes).digest('hex'), match[3], match[1]);
     total += bytes.length;
@@ -142,7 +142,7 @@ test('the embedded test subset is the first 100 test images per class of the ori
   const full = loadDataset('fashion-mnist', 'test', { dataPath: original, env: {} });
   const taken = new Array(10).fill(0);
   const expected: number[] = [];
-  for (let i = 0; i < full.count; i++) if (taken[full.labels[i]]++ < 100) expected.push(i);
+  for (let i = 0; i < full.count; i++) if (taken[full.labels[i]!]++ < 100) expected.push(i);
   assert.deepEqual(
     Array.from(test.labels),
     expected.map((i) => full.labels[i]),

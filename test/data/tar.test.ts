@@ -41,9 +41,9 @@ test('extracts the wanted entries, lists all of them, across chunk boundaries', 
         ['archive/b.txt', 512, '0'],
       ],
     );
-    assert.deepEqual(readFileSync(written[0]), files[1].data);
-    assert.equal(readFileSync(written[1], 'utf8'), 'long name content');
-    assert.deepEqual(readFileSync(written[2]), files[4].data);
+    assert.deepEqual(readFileSync(written[0]!), files[1]!.data);
+    assert.equal(readFileSync(written[1]!, 'utf8'), 'long name content');
+    assert.deepEqual(readFileSync(written[2]!), files[4]!.data);
   }
 });
 
@@ -74,7 +74,7 @@ test('truncated archives, bad checksums and empty input are errors', async () =>
     /truncated tar archive: entry at byte 512 needs 1300 bytes/,
   );
   const damaged = Buffer.from(archive);
-  damaged[520] ^= 1;
+  damaged[520]! ^= 1;
   await assert.rejects(
     extractTar(chunked(damaged, 100), () => null),
     /corrupt tar header at byte 512 \(checksum mismatch\)/,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { constTensor, GraphBuilder } from '../../src/graph/builder.js';
-import { add, conv, matmul, mul, reshape, slice } from '../../src/graph/ops/index.js';
+import { add, conv, convTranspose, matmul, mul, reshape, slice, unsqueeze } from '../../src/graph/ops/index.js';
 
 test('names are scoped and deterministic', () => {
   const build = () => {
@@ -43,6 +43,18 @@ test('shape inference catches mismatches at build time, naming the node', () => 
   const x = g.input('x', 'float32', [1, 3, 8, 8]);
   const w = g.input('w', 'float32', [4, 2, 3, 3]);
   assert.throws(() => conv(x, w), /W expects 2 input channels, X has 3/);
+});
+
+test('shape rules reject argument lists of the wrong length instead of inferring NaN dimensions', () => {
+  const g = new GraphBuilder('args');
+  const x = g.input('x', 'float32', [1, 3, 8, 8]);
+  const w = g.input('w', 'float32', [4, 3, 3, 3]);
+  assert.throws(() => conv(x, w, null, { pads: [1, 1] }), /Conv: 2-D convolution needs 2 strides, 4 pads and 2 dilations, got 2, 2 and 2/);
+  assert.throws(() => convTranspose(x, g.input('wt', 'float32', [3, 4, 3, 3]), { strides: [2] }), /ConvTranspose: 2-D needs 2 strides/);
+  assert.throws(() => reshape(x, [3, 8, 8, 1, 0]), /copies \(0\) a dimension that the rank-4 input lacks/);
+  assert.throws(() => unsqueeze(x, [0, 0]), /Unsqueeze: axes \[0, 0\] must be distinct and within rank 6/);
+  assert.throws(() => unsqueeze(x, [7]), /within rank 5/);
+  assert.throws(() => slice(x, { starts: [0, 0], ends: [1], axes: [2, 3] }), /Slice: starts, ends, axes and steps need one entry per sliced axis, got 2, 1, 2 and 2/);
 });
 
 test('shape rules follow ONNX semantics for strided and reversed slices', () => {

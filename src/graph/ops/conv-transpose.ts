@@ -18,6 +18,9 @@ export const ConvTransposeOp: OpDef<ConvTransposeAttrs> = {
     const s = attrs.strides ?? [1, 1];
     const p = attrs.pads ?? [0, 0, 0, 0];
     const op = attrs.output_padding ?? [0, 0];
+    if (s.length !== 2 || p.length !== 4 || op.length !== 2) {
+      throw new Error(`ConvTranspose: 2-D needs 2 strides, 4 pads and 2 output paddings, got ${s.length}, ${p.length} and ${op.length}`);
+    }
     const oh = s[0]! * (h - 1) + op[0]! + kh - p[0]! - p[2]!;
     const ow = s[1]! * (wd - 1) + op[1]! + kw - p[1]! - p[3]!;
     return [{ dtype: x.dtype, shape: [n, mg * (attrs.group ?? 1), oh, ow] }];

@@ -26,6 +26,9 @@ export const ConvOp: OpDef<ConvAttrs> = {
     const s = attrs.strides ?? [1, 1];
     const p = attrs.pads ?? [0, 0, 0, 0];
     const d = attrs.dilations ?? [1, 1];
+    if (s.length !== 2 || p.length !== 4 || d.length !== 2) {
+      throw new Error(`Conv: 2-D convolution needs 2 strides, 4 pads and 2 dilations, got ${s.length}, ${p.length} and ${d.length}`);
+    }
     const oh = h < 0 ? -1 : convOutSize(h, kh, s[0]!, p[0]!, p[2]!, d[0]);
     const ow = wd < 0 ? -1 : convOutSize(wd, kw, s[1]!, p[1]!, p[3]!, d[1]);
     if (oh === 0 || ow === 0 || oh < -1 || ow < -1) throw new Error('Conv: output would be empty');

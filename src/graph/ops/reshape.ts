@@ -6,7 +6,12 @@ export const ReshapeOp: OpDef<Record<string, never>> = {
   attrKinds: {},
   infer([x], _attrs, [, shapeConst]) {
     if (!x || !shapeConst) throw new Error('Reshape needs a constant target shape');
-    const target = Array.from(shapeConst.data as BigInt64Array, Number).map((d, i) => (d === 0 ? x.shape[i]! : d));
+    const requested = Array.from(shapeConst.data as BigInt64Array, Number);
+    // 0 copies the input's dimension at the same position, so it needs one there.
+    if (requested.some((d, i) => d === 0 && i >= x.shape.length)) {
+      throw new Error(`Reshape: [${requested.join(', ')}] copies (0) a dimension that the rank-${x.shape.length} input lacks`);
+    }
+    const target = requested.map((d, i) => (d === 0 ? x.shape[i]! : d));
     const unknown = target.filter((d) => d === -1).length;
     if (unknown > 1) throw new Error('Reshape: at most one -1 dimension');
     if (x.shape.some((d) => d < 0)) return [{ dtype: x.dtype, shape: target }];

@@ -23,7 +23,7 @@ export interface SliceSpec {
   steps?: readonly number[];
 }
 
-const ints = (t: { data: unknown } | null) => (t ? Array.from(t.data as BigInt64Array, Number) : undefined);
+const ints = (t: { data: unknown } | null | undefined) => (t ? Array.from(t.data as BigInt64Array, Number) : undefined);
 
 export const SliceOp: OpDef<Record<string, never>> = {
   opType: 'Slice',
@@ -35,6 +35,11 @@ export const SliceOp: OpDef<Record<string, never>> = {
     const rank = x!.shape.length;
     const axes = ints(axesC) ?? starts.map((_, i) => i);
     const steps = ints(stepsC) ?? starts.map(() => 1);
+    if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
+      throw new Error(
+        `Slice: starts, ends, axes and steps need one entry per sliced axis, got ${starts.length}, ${ends.length}, ${axes.length} and ${steps.length}`,
+      );
+    }
     const shape = [...x!.shape];
     axes.forEach((axis, i) => {
       const a = normAxis(axis, rank);

@@ -7,6 +7,9 @@ export const UnsqueezeOp: OpDef<Record<string, never>> = {
     const axes = Array.from(axesC!.data as BigInt64Array, Number);
     const rank = x!.shape.length + axes.length;
     const norm = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+    if (norm.size !== axes.length || [...norm].some((a) => a < 0 || a >= rank)) {
+      throw new Error(`Unsqueeze: axes [${axes.join(', ')}] must be distinct and within rank ${rank}`);
+    }
     const shape: number[] = [];
     let j = 0;
     for (let i = 0; i < rank; i++) shape.push(norm.has(i) ? 1 : x!.shape[j++]!);
