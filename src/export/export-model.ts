@@ -7,7 +7,7 @@
 import { METHODS, resolveMethod } from '../cil/methods/index.js';
 import { MAIN_HEAD, type InferenceReadout } from '../cil/variants.js';
 import { constTensor, GraphBuilder, type Value } from '../graph/builder.js';
-import { encodeModel, type ModelProto } from '../graph/onnx-proto.js';
+import { encodeModel, makeTensorProto, type ModelProto } from '../graph/onnx-proto.js';
 import { add, cast, matmul, transpose } from '../graph/ops/index.js';
 import { getModelSpec } from '../nn/models.js';
 import { ConstantParams } from '../nn/params.js';
@@ -26,8 +26,6 @@ import {
   type InputLayout,
 } from './metadata.js';
 import { classifierReadout, mahalanobisReadout } from './readouts.js';
-
-export { normalizeRows } from './readouts.js';
 
 export interface ExportOptions {
   /** Image input of the exported graph (default float32-nchw). */
@@ -176,5 +174,6 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
   model.metadata_props = formatModelInfo(info);
   model.graph.input[0]!.doc_string = DOCS[layout](c, h, w, meta);
   const foldedBatchNorms = foldBatchNorm(model);
+  for (const t of built.unread ?? []) model.graph.initializer.push(makeTensorProto(t.name, 'float32', t.dims, t.data));
   return { bytes: encodeModel(model), model, info, foldedBatchNorms };
 }

@@ -1,23 +1,69 @@
+/**
+ * gauss (Gaussian class statistics over the phase-0 extractor, Mahalanobis readout): one tiny protocol run checked
+ * from every side: the statistics its checkpoints keep, a phase 0 shared from proto, its exported model against the
+ * learner's readout, classes added in the app against the classes the run learned, and `increment`.
+ */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { mahalanobisStatistics } from '../../src/app/model-edit.js';
+import { loadClassifier } from '../../src/app/node.js';
 import { loadCilCheckpoint } from '../../src/cil/checkpoint.js';
+import { loadProtocolData } from '../../src/cil/data.js';
+import { incrementModel } from '../../src/cil/increment.js';
+import { IncrementalLearner } from '../../src/cil/learner.js';
+import { resolveMethod } from '../../src/cil/methods/index.js';
+import { runProtocol, type RunResult } from '../../src/cil/run.js';
+import { singleHeadVariant } from '../../src/cil/variants.js';
+import { buildLabelMap } from '../../src/data/batches.js';
+import { indicesOfClasses, type ImageDataset } from '../../src/data/dataset.js';
+import { exportModel, loadExportSource, MAHALANOBIS_TEMPERATURE } from '../../src/export/index.js';
+import { decodeModel } from '../../src/graph/onnx-proto.js';
 import { pooledCovariance } from '../../src/nn/class-statistics.js';
-import { runProtocol } from '../../src/cil/run.js';
-import { temporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
+import { getModelSpec } from '../../src/nn/models.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { predict } from '../../src/train/evaluate.js';
+import { EvalSession } from '../../src/train/session.js';
+import { buildEvalGraph } from '../../src/train/training-graph.js';
+import { fileTemporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
 
 const CLASSES = ['c0', 'c1', 'c2', 'c3'];
+const CONFIG = { priorStrength: 5, shrinkage: 0.2 };
+const INPUT: [number, number, number] = [1, 8, 8];
+const protocol = tinyProtocol(2, 4);
 
-test('gauss keeps Gaussian statistics of every class in its checkpoints and predicts with them', async (t) => {
-  const root = temporaryFolder(t);
-  await writeImageFolder(join(root, 'data', 'train'), CLASSES, 16);
-  await writeImageFolder(join(root, 'data', 'val'), CLASSES, 4);
-  const common = { protocol: tinyProtocol(2, 4), preset: 'tiny', dataPath: join(root, 'data'), threads: 1, workers: 0 };
-  const gauss = await runProtocol({ ...common, method: 'gauss', outDir: join(root, 'gauss'), methodConfig: { priorStrength: 5, shrinkage: 0.2 } });
-  const proto = await runProtocol({ ...common, method: 'proto', outDir: join(root, 'proto') });
+// One gauss run (2 base classes, then c2, then c3) and one proto run on a tiny image folder, shared by the tests.
+const root = fileTemporaryFolder();
+const data = join(root, 'data');
+const common = { protocol, preset: 'tiny', dataPath: data, threads: 1, workers: 0 };
+let runs: Promise<{ gauss: RunResult; proto: RunResult }> | undefined;
+function gaussAndProto(): Promise<{ gauss: RunResult; proto: RunResult }> {
+  runs ??= (async () => {
+    await writeImageFolder(join(data, 'train'), CLASSES, 16);
+    await writeImageFolder(join(data, 'val'), CLASSES, 4);
+    const gauss = await runProtocol({ ...common, method: 'gauss', outDir: join(root, 'gauss'), methodConfig: CONFIG });
+    const proto = await runProtocol({ ...common, method: 'proto', outDir: join(root, 'proto') });
+    return { gauss, proto };
+  })();
+  return runs;
+}
+const phaseFile = (phase: number) => join(root, 'gauss', `phase-${phase}.onnx`);
+
+/** A test image as the app takes it. */
+const image = (ds: ImageDataset, idx: number) => ({ data: ds.images.slice(idx * 64, idx * 64 + 64), shape: [8, 8] });
+
+function argmax(scores: Float32Array, width: number): number[] {
+  return Array.from({ length: scores.length / width }, (_, r) => {
+    const row = scores.subarray(r * width, (r + 1) * width);
+    return row.indexOf(Math.max(...row));
+  });
+}
+
+test('gauss keeps Gaussian statistics of every class in its checkpoints and predicts with them', async () => {
+  const { gauss, proto } = await gaussAndProto();
 
   // Phase 0 trains exactly as proto's does; later phases train nothing.
-  const g0 = loadCilCheckpoint(join(root, 'gauss', 'phase-0.onnx')).state;
+  const g0 = loadCilCheckpoint(phaseFile(0)).state;
   assert.deepEqual(g0.weights, loadCilCheckpoint(join(root, 'proto', 'phase-0.onnx')).state.weights);
   assert.deepEqual(gauss.phases.slice(1).map((p) => p.trainImages), [0, 0]);
   for (const p of gauss.phases) {
@@ -28,7 +74,7 @@ test('gauss keeps Gaussian statistics of every class in its checkpoints and pred
   assert.deepEqual(gauss.phases.map((p) => p.readouts!['classifier']), proto.phases.map((p) => p.accuracy));
 
   // Statistics grow with the classes: counts per class, [C, D] means, [C, D, D] covariances, the base classes' pooled covariance.
-  const s2 = loadCilCheckpoint(join(root, 'gauss', 'phase-2.onnx')).state.statistics!;
+  const s2 = loadCilCheckpoint(phaseFile(2)).state.statistics!;
   const d = s2.pooled.length ** 0.5;
   assert.deepEqual(Array.from(s2.counts), [16, 16, 16, 16]);
   assert.equal(s2.means.length, 4 * d);
@@ -42,8 +88,100 @@ test('gauss keeps Gaussian statistics of every class in its checkpoints and pred
   assert.equal(loadCilCheckpoint(join(root, 'proto', 'phase-2.onnx')).state.statistics, null, 'methods without a Gaussian readout keep none');
 
   // A phase 0 shared from proto (which keeps no statistics) gets them added and is evaluated with the Gaussian readout.
-  const shared = await runProtocol({ ...common, method: 'gauss', outDir: join(root, 'shared'), methodConfig: { priorStrength: 5, shrinkage: 0.2 }, baseFrom: join(root, 'proto') });
+  const shared = await runProtocol({ ...common, method: 'gauss', outDir: join(root, 'shared'), methodConfig: CONFIG, baseFrom: join(root, 'proto') });
   const accuracies = (r: typeof gauss) => r.phases.map((p) => [p.accuracy, p.top5, p.groupAccuracy, p.readouts]);
   assert.deepEqual(accuracies(shared), accuracies(gauss));
   assert.deepEqual(loadCilCheckpoint(join(root, 'shared', 'phase-0.onnx')).state.statistics, g0.statistics);
+});
+
+test('the exported model of a gauss run predicts what the learner predicts on every test image, in onnxruntime-node and -web', async () => {
+  const { gauss } = await gaussAndProto();
+  const { test: testSet } = await loadProtocolData(protocol.data, data);
+  // The learner's readout: Mahalanobis scores of its evaluation graph's features, as `evaluate` computes them.
+  const { state } = loadCilCheckpoint(phaseFile(2));
+  const setup = { model: 'convnet', spec: getModelSpec('convnet'), inputShape: INPUT, backend: { threads: 1 }, evalBatchSize: 16, workers: 0, seed: protocol.seed };
+  const learner = new IncrementalLearner(resolveMethod('gauss', CONFIG).policy, setup, state);
+  const graph = buildEvalGraph({ name: 'features', batchSize: 16, inputShape: INPUT, forward: ({ params, x }) => singleHeadVariant.evalForward(setup.spec, params, x, 4) });
+  const evaluator = await EvalSession.create(graph, 16, INPUT, { threads: 1 });
+  const indices = indicesOfClasses(testSet, [0, 1, 2, 3]);
+  const p = await predict(evaluator, testSet, state.weights, { labelMap: buildLabelMap([0, 1, 2, 3], 4), indices }).finally(() => evaluator.release());
+  const scores = learner.statisticsScores(p.outputs['features']!);
+  const predicted = argmax(scores, 4);
+  assert.equal(predicted.filter((c, r) => c === p.targets[r]).length / p.count, gauss.phases[2]!.accuracy, "these are the learner's evaluation predictions");
+
+  const source = loadExportSource(phaseFile(2));
+  const exported = exportModel(source.checkpoint, { accuracy: source.accuracy });
+  assert.deepEqual(exported.info.readout, { kind: 'mahalanobis', ...CONFIG });
+  assert.deepEqual(exported.info.classNames, CLASSES);
+  assert.equal(exported.info.method, 'gauss');
+  assert.equal(exported.info.accuracy, gauss.phases[2]!.accuracy);
+  const outputs: Float32Array[] = [];
+  for (const runtime of ['node', 'web'] as const) {
+    const clf = await loadClassifier(exported.bytes, { runtime, threads: 1 });
+    const { probabilities } = await clf.infer(Array.from(indices, (i) => image(testSet, i)));
+    await clf.dispose();
+    assert.deepEqual(argmax(probabilities, 4), predicted, `${runtime}: the exported model predicts as the learner on every test image`);
+    for (let r = 0; r < p.count; r++) {
+      const row = Array.from(scores.subarray(r * 4, r * 4 + 4), (v) => v / MAHALANOBIS_TEMPERATURE);
+      const max = Math.max(...row);
+      const z = row.reduce((a, v) => a + Math.exp(v - max), 0);
+      for (let c = 0; c < 4; c++) assert.ok(Math.abs(Math.exp(row[c]! - max) / z - probabilities[r * 4 + c]!) < 1e-4, `${runtime}: image ${r}, class ${c}`);
+    }
+    outputs.push(probabilities);
+  }
+  for (let i = 0; i < outputs[0]!.length; i++) assert.ok(Math.abs(outputs[0]![i]! - outputs[1]![i]!) < 1e-4, `node and web differ at ${i}`);
+});
+
+test('classes added in the app to the exported phase 1 match what phase 2 learned from the same images', async () => {
+  await gaussAndProto();
+  const { train, test: testSet } = await loadProtocolData(protocol.data, data);
+  const clf = await loadClassifier(exportModel(loadCheckpoint(phaseFile(1))).bytes, { threads: 1 });
+  try {
+    await clf.addClasses([{ label: 'c3', images: Array.from(indicesOfClasses(train, [3]), (i) => image(train, i)) }]);
+    const app = mahalanobisStatistics(decodeModel(clf.toBytes()));
+    const learned = exportModel(loadCheckpoint(phaseFile(2)));
+    const run = mahalanobisStatistics(learned.model);
+    const d = app.dim;
+    let meanDiff = 0;
+    for (let i = 0; i < app.means.length; i++) meanDiff = Math.max(meanDiff, Math.abs(app.means[i]! - run.means[i]!));
+    assert.ok(meanDiff < 1e-5, `class means differ by ${meanDiff}`);
+    let scale = 0;
+    let precisionDiff = 0;
+    for (let i = 3 * d * d; i < app.precisions.length; i++) {
+      scale = Math.max(scale, Math.abs(run.precisions[i]!));
+      precisionDiff = Math.max(precisionDiff, Math.abs(app.precisions[i]! - run.precisions[i]!));
+    }
+    assert.ok(precisionDiff < 1e-3 * scale, `the new class's precision differs by ${precisionDiff} (largest entry ${scale})`);
+    const images = Array.from(indicesOfClasses(testSet, [0, 1, 2, 3]), (i) => image(testSet, i));
+    const fromRun = await loadClassifier(learned.bytes, { threads: 1 });
+    assert.deepEqual(argmax((await clf.infer(images)).probabilities, 4), argmax((await fromRun.infer(images)).probabilities, 4));
+    await fromRun.dispose();
+  } finally {
+    await clf.dispose();
+  }
+});
+
+test('increment on a gauss checkpoint adds the new classes\' statistics without training, as a phase of the run does', async () => {
+  await gaussAndProto();
+  const folder = join(root, 'new-class');
+  await writeImageFolder(folder, ['c3'], 16, { offset: 3 });
+  const out = join(root, 'increment', 'phase-2.onnx');
+  let steps = 0;
+  const result = await incrementModel({ from: phaseFile(1), data: folder, out, threads: 1, workers: 0 }, { onStep: () => void steps++ });
+  assert.equal(steps, 0, 'gauss trains nothing after phase 0');
+  assert.equal(result.trainImages, 0);
+  assert.deepEqual(result.classNames, CLASSES);
+  const added = loadCilCheckpoint(out);
+  const ran = loadCilCheckpoint(phaseFile(2));
+  assert.equal(added.meta.method, 'gauss');
+  assert.deepEqual(added.meta.methodConfig, ran.meta.methodConfig);
+  for (const field of ['counts', 'means', 'covariances', 'pooled'] as const) {
+    const a = added.state.statistics![field];
+    const b = ran.state.statistics![field];
+    assert.equal(a.length, b.length, field);
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `${field}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+  for (const [name, w] of loadCilCheckpoint(phaseFile(1)).state.weights) {
+    if (name !== 'fc.weight') assert.deepEqual(added.state.weights.get(name), w, `${name} is unchanged`);
+  }
 });

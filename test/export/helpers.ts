@@ -1,14 +1,16 @@
 /** Shared fixtures of the export tests: small checkpoints with non-trivial BatchNorm statistics, made in milliseconds. */
 import { spawnSync } from 'node:child_process';
+import { STATISTICS_KEYS } from '../../src/cil/learner.js';
 import { allocateSharedBytes, type ImageDataset } from '../../src/data/dataset.js';
 import { SeededRandom } from '../../src/util/rng.js';
 import type { GraphBuilder, Value } from '../../src/graph/builder.js';
+import { classMoments, pooledCovariance, type ShrinkageOptions } from '../../src/nn/class-statistics.js';
 import { cosineHead, linearHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
 import type { ParamSource, StateDict } from '../../src/nn/params.js';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointContents } from '../../src/train/checkpoint.js';
 import type { ModelMeta } from '../../src/train/classifier.js';
-import { predict } from '../../src/train/evaluate.js';
+import { predict, type Predictions } from '../../src/train/evaluate.js';
 import { EvalSession, completeState } from '../../src/train/session.js';
 import { buildEvalGraph } from '../../src/train/training-graph.js';
 
@@ -65,6 +67,42 @@ export function makeCheckpoint(opts: FixtureOptions): { bytes: Uint8Array; check
   };
   const bytes = encodeCheckpoint({ meta, state, shapes, inputShape: opts.inputShape, inference: ({ params, x }) => forward(params, x) });
   return { bytes, checkpoint: decodeCheckpoint<ModelMeta>(bytes) };
+}
+
+/** Every output of the checkpoint's evaluation graph (`logits`, `features`) over the given positions of a dataset. */
+export async function checkpointOutputs(opts: FixtureOptions, state: StateDict, ds: ImageDataset, indices?: ArrayLike<number>): Promise<Predictions> {
+  const forward = forwardOf(opts);
+  const graph = buildEvalGraph({ name: 'fixture-outputs', batchSize: 64, inputShape: opts.inputShape, forward: ({ params, x }) => forward(params, x) });
+  const evaluator = await EvalSession.create(graph, 64, opts.inputShape);
+  try {
+    return await predict(evaluator, ds, state, indices ? { indices } : {});
+  } finally {
+    await evaluator.release();
+  }
+}
+
+/**
+ * A `gauss` checkpoint made from a fixture checkpoint: the Gaussian statistics (counts, means, covariances of the
+ * unit features) of the images of `ds` whose labels are the fixture's classes, and their pooled covariance, as the
+ * learner keeps them; the method's config in the metadata.
+ */
+export async function withClassStatistics(
+  opts: FixtureOptions,
+  checkpoint: CheckpointContents<ModelMeta>,
+  ds: ImageDataset,
+  config: ShrinkageOptions = { priorStrength: 20, shrinkage: 0.1 },
+): Promise<CheckpointContents<ModelMeta>> {
+  const classes = opts.classNames.length;
+  const indices = Array.from({ length: ds.count }, (_, i) => i).filter((i) => ds.labels[i]! < classes);
+  const p = await checkpointOutputs(opts, checkpoint.state, ds, indices);
+  const dim = p.outputs['features']!.length / p.count;
+  const m = classMoments(p.outputs['features']!, p.targets, dim, Array.from({ length: classes }, (_, c) => c));
+  const state = new Map(checkpoint.state);
+  state.set(STATISTICS_KEYS.counts, Float32Array.from(m.counts));
+  state.set(STATISTICS_KEYS.means, Float32Array.from(m.means));
+  state.set(STATISTICS_KEYS.covariances, Float32Array.from(m.covariances));
+  state.set(STATISTICS_KEYS.pooled, Float32Array.from(pooledCovariance(m)));
+  return { ...checkpoint, meta: { ...checkpoint.meta, method: 'gauss', methodConfig: config }, state };
 }
 
 /** Logits of the checkpoint's evaluation graph (the training code's own evaluation path) over a dataset. */
