@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
 import { loadImageFolder } from '../data/image-folder.js';
 import { loadDataset } from '../data/registry.js';
-import type { ProtocolData } from './protocol.js';
+import { stratifiedSplit } from '../data/split.js';
+import { deriveSeed } from '../util/rng.js';
+import type { Protocol, ProtocolData } from './protocol.js';
 
 export interface ProtocolDatasets {
   train: ImageDataset;
@@ -41,4 +43,19 @@ const LOADERS: Readonly<{ [K in ProtocolData['kind']]: Loader<K> }> = Object.fre
 export async function loadProtocolData(data: ProtocolData, dataPath?: string): Promise<ProtocolDatasets> {
   const loader = LOADERS[data.kind] as Loader<typeof data.kind>;
   return loader(data as never, dataPath);
+}
+
+/** Seed tag of the validation split, so the split does not move with the batch order of any phase. */
+const VALIDATION_SPLIT_TAG = 0x7a11d;
+
+/**
+ * The data a run trains and evaluates on: the protocol's train and test sets, or, with `validationFraction`, the
+ * training set split into a part to train on and a held-out validation part evaluated instead of the test set.
+ * @example const { train, test } = await loadRunData(protocol, dataPath); // test is the validation part if set
+ */
+export async function loadRunData(protocol: Pick<Protocol, 'data' | 'seed' | 'validationFraction'>, dataPath?: string): Promise<ProtocolDatasets> {
+  const data = await loadProtocolData(protocol.data, dataPath);
+  if (protocol.validationFraction === undefined) return data;
+  const { fit, validation } = stratifiedSplit(data.train, protocol.validationFraction, deriveSeed(protocol.seed, VALIDATION_SPLIT_TAG));
+  return { train: fit, test: validation };
 }

@@ -7,16 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLabelMap } from '../data/batches.js';
 import { indicesOfClasses, type ImageDataset } from '../data/dataset.js';
-import { stratifiedSplit } from '../data/split.js';
 import { getModelSpec } from '../nn/models.js';
 import type { Device } from '../runtime/backend.js';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/atomic-file.js';
 import { lockFolder } from '../util/lock.js';
 import { prepareOutputFolder, removeRunOutputs, runOutputsIn } from '../util/output-folder.js';
-import { deriveSeed } from '../util/rng.js';
 import type { EpochEvent, StepEvent } from '../train/loop.js';
 import { loadCilCheckpoint, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta, type RunProgress } from './checkpoint.js';
-import { loadProtocolData } from './data.js';
+import { loadRunData } from './data.js';
 import { emptyLearnerState, IncrementalLearner, phaseSeed, type EvaluationData, type PhaseData, type TrainStats } from './learner.js';
 import { summarize, type PhaseEvaluation, type RunSummary } from './metrics.js';
 import { resolveMethod } from './methods/index.js';
@@ -95,16 +93,6 @@ function checkImages(protocol: Protocol, ds: ImageDataset): void {
   if (protocol.data.kind === 'image-folder' && ds.channels !== protocol.data.channels) {
     throw new Error(`the protocol expects ${protocol.data.channels}-channel images; ${ds.name} has ${ds.channels}`);
   }
-}
-
-/** Seed tag of the validation split, so the split does not move with the batch order of any phase. */
-const VALIDATION_SPLIT_TAG = 0x7a11d;
-
-/** The data a run trains and evaluates on: the test set, or a validation split of the training set. */
-function heldOut(protocol: Protocol, data: { train: ImageDataset; test: ImageDataset }): { train: ImageDataset; test: ImageDataset } {
-  if (protocol.validationFraction === undefined) return data;
-  const { fit, validation } = stratifiedSplit(data.train, protocol.validationFraction, deriveSeed(protocol.seed, VALIDATION_SPLIT_TAG));
-  return { train: fit, test: validation };
 }
 
 /**
@@ -214,7 +202,7 @@ async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult
     }
   }
 
-  const { train, test } = heldOut(protocol, await loadProtocolData(protocol.data, opts.dataPath));
+  const { train, test } = await loadRunData(protocol, opts.dataPath);
   checkImages(protocol, train);
   const order = resolveClassOrder(protocol.classOrder, train.classNames.length);
   const groups = phaseGroups(protocol, order);

@@ -1,0 +1,114 @@
+/**
+ * Chooses the `gauss` method's shrinkage settings on a validation run: reads a finished `onnx-cil run --method gauss
+ * --validation-fraction F` folder (its last checkpoint holds the Gaussian statistics of every class, computed on
+ * the training part), extracts the features of the held-out validation images once (the extractor is frozen after
+ * phase 0, so they are the same in every phase), and prints the average incremental accuracy on the validation
+ * images of every (priorStrength, shrinkage) pair, phase by phase as the run would have seen them. The test set is
+ * never read.
+ *
+ *   node --import tsx tools/gauss-sweep.ts --run runs/fm-val-gauss-s1 --data ../shared/datasets/fashion-mnist \
+ *     [--prior 0,5,20,100,1000] [--shrinkage 0.01,0.1,0.5,1] [--json]
+ */
+import { join } from 'node:path';
+import { buildLabelMap } from '../src/data/batches.js';
+import { indicesOfClasses } from '../src/data/dataset.js';
+import { loadCilCheckpoint, resolveCheckpointPath } from '../src/cil/checkpoint.js';
+import { loadRunData } from '../src/cil/data.js';
+import { phaseGroups, resolveClassOrder } from '../src/cil/protocol.js';
+import { classifierForward } from '../src/cil/variants.js';
+import { mahalanobisParameters, mahalanobisScores } from '../src/nn/class-statistics.js';
+import { getModelSpec } from '../src/nn/models.js';
+import { predict } from '../src/train/evaluate.js';
+import { EvalSession } from '../src/train/session.js';
+import { buildEvalGraph } from '../src/train/training-graph.js';
+import { integerArg, listArg, parseToolArgs } from './lib/args.js';
+
+const { values: flags } = parseToolArgs(import.meta.url, {
+  run: { type: 'string' },
+  data: { type: 'string' },
+  prior: { type: 'string', default: '0,2,5,10,20,50,100,1000,100000' },
+  shrinkage: { type: 'string', default: '0.01,0.03,0.1,0.3,1' },
+  threads: { type: 'string' },
+  json: { type: 'boolean', default: false },
+});
+if (!flags.run) throw new Error('give --run RUN_FOLDER (a finished gauss run with --validation-fraction)');
+const numbers = (text: string, flag: string) =>
+  listArg([text]).map((v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag}: ${v} is not a number >= 0`);
+    return n;
+  });
+const priors = numbers(flags.prior, '--prior');
+const shrinkages = numbers(flags.shrinkage, '--shrinkage');
+
+const checkpointPath = resolveCheckpointPath(flags.run);
+const { meta, state } = loadCilCheckpoint(checkpointPath);
+const { protocol } = meta;
+if (protocol.validationFraction === undefined) throw new Error(`${flags.run} was not run with --validation-fraction: its evaluation set is the test set`);
+if (!state.statistics) throw new Error(`${checkpointPath} holds no Gaussian class statistics (run it with --method gauss)`);
+const { train, test: validation } = await loadRunData(protocol, flags.data);
+const order = resolveClassOrder(protocol.classOrder, train.classNames.length);
+const groups = phaseGroups(protocol, order).slice(0, meta.phase + 1);
+const seen = groups.flat();
+const spec = getModelSpec(protocol.model);
+const classes = state.classes;
+const inputShape = meta.inputShape;
+
+const started = performance.now();
+const graph = buildEvalGraph({
+  name: 'features',
+  batchSize: protocol.evalBatchSize,
+  inputShape,
+  forward: ({ params, x }) => ({ features: classifierForward(spec, params, x, classes).features }),
+});
+const evaluator = await EvalSession.create(graph, protocol.evalBatchSize, inputShape, { threads: integerArg(flags.threads, '--threads', 0) || undefined });
+const p = await predict(evaluator, validation, state.weights, { labelMap: buildLabelMap(seen, train.classNames.length), indices: indicesOfClasses(validation, seen) });
+await evaluator.release();
+const featureSeconds = (performance.now() - started) / 1000;
+const features = p.outputs['features']!;
+const dim = features.length / p.count;
+const stats = state.statistics;
+const moments = { dim, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) };
+const seenAfter = groups.map((_, k) => groups.slice(0, k + 1).flat().length);
+
+const rows: { priorStrength: number; shrinkage: number; phases: number[]; averageIncrementalAccuracy: number }[] = [];
+for (const priorStrength of priors) {
+  for (const shrinkage of shrinkages) {
+    const { means, precisions } = mahalanobisParameters(moments, stats.pooled, { priorStrength, shrinkage });
+    const scores = mahalanobisScores(features, means, precisions, dim);
+    const phases = seenAfter.map((n) => {
+      let hits = 0;
+      let total = 0;
+      for (let r = 0; r < p.count; r++) {
+        if (p.targets[r]! >= n) continue;
+        let best = 0;
+        for (let c = 1; c < n; c++) if (scores[r * classes + c]! > scores[r * classes + best]!) best = c;
+        total++;
+        if (best === p.targets[r]) hits++;
+      }
+      return hits / total;
+    });
+    rows.push({ priorStrength, shrinkage, phases, averageIncrementalAccuracy: phases.reduce((a, b) => a + b, 0) / phases.length });
+  }
+}
+const best = rows.reduce((a, b) => (b.averageIncrementalAccuracy > a.averageIncrementalAccuracy ? b : a));
+const result = {
+  run: flags.run,
+  checkpoint: join(checkpointPath),
+  validationFraction: protocol.validationFraction,
+  validationImages: p.count,
+  featureSeconds,
+  best: { priorStrength: best.priorStrength, shrinkage: best.shrinkage, averageIncrementalAccuracy: best.averageIncrementalAccuracy },
+  rows,
+};
+if (flags.json) {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const pct = (v: number) => (v * 100).toFixed(2);
+  process.stdout.write(`validation: ${p.count} held-out images (${protocol.validationFraction} of the training set), features in ${featureSeconds.toFixed(1)} s\n`);
+  process.stdout.write(`prior  shrinkage  avg. inc. acc.  per phase\n`);
+  for (const r of rows) {
+    process.stdout.write(`${String(r.priorStrength).padStart(6)}  ${String(r.shrinkage).padStart(9)}  ${pct(r.averageIncrementalAccuracy).padStart(14)}  ${r.phases.map(pct).join(' / ')}\n`);
+  }
+  process.stdout.write(`best: priorStrength ${best.priorStrength}, shrinkage ${best.shrinkage} (${pct(best.averageIncrementalAccuracy)}%)\n`);
+}
