@@ -54,7 +54,10 @@ test('shape rules reject argument lists of the wrong length instead of inferring
   assert.throws(() => reshape(x, [3, 8, 8, 1, 0]), /copies \(0\) a dimension that the rank-4 input lacks/);
   assert.throws(() => unsqueeze(x, [0, 0]), /Unsqueeze: axes \[0, 0\] must be distinct and within rank 6/);
   assert.throws(() => unsqueeze(x, [7]), /within rank 5/);
-  assert.throws(() => slice(x, { starts: [0, 0], ends: [1], axes: [2, 3] }), /Slice: starts, ends, axes and steps need one entry per sliced axis, got 2, 1, 2 and 2/);
+  assert.throws(
+    () => slice(x, { starts: [0, 0], ends: [1], axes: [2, 3] }),
+    /Slice: starts, ends, axes and steps need one entry per sliced axis, got 2, 1, 2 and 2/,
+  );
 });
 
 test('shape rules follow ONNX semantics for strided and reversed slices', () => {
