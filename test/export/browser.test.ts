@@ -1,7 +1,8 @@
 /**
  * The browser demo end to end in real headless Chromium (Debian's `chromium`, driven by playwright-core): the demo
  * is built with Vite, served from 127.0.0.1, loads an exported model, and must give the same top-1 labels and
- * probabilities (within 1e-4) as onnxruntime-node for the same images, also after adding a class in the page.
+ * probabilities (within 1e-4) as onnxruntime-node for the same images, also after adding a class in the page, for
+ * a model with a cosine classifier and for one with the Mahalanobis readout of Gaussian class statistics.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,11 +13,11 @@ import { extname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { loadClassifier } from '../../src/app/node.js';
-import { classifierWeight } from '../../src/app/model-edit.js';
+import { classifierWeight, mahalanobisStatistics } from '../../src/app/model-edit.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { makeCheckpoint } from './helpers.js';
+import { makeCheckpoint, withClassStatistics, type FixtureOptions } from './helpers.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
@@ -60,13 +61,18 @@ describe('browser demo in headless Chromium', { skip }, () => {
   let base = '';
   let context: import('playwright-core').BrowserContext;
   let page: import('playwright-core').Page;
-  const { checkpoint } = makeCheckpoint({ model: 'convnet', classNames: FMNIST.classNames.slice(0, 9), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 21 });
+  const fixture: FixtureOptions = { model: 'convnet', classNames: FMNIST.classNames.slice(0, 9), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 21 };
+  const { checkpoint } = makeCheckpoint(fixture);
   const modelBytes = exportModel(checkpoint, { input: 'uint8-rgba' }).bytes;
+  let mahalanobisBytes: Uint8Array;
 
   before(async () => {
     const { build } = await import('vite');
     await build({ configFile: new URL('../../examples/web/vite.config.ts', import.meta.url).pathname, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
     writeFileSync(join(out, 'model.onnx'), modelBytes);
+    const statistics = await withClassStatistics(fixture, checkpoint, loadDataset('fashion-mnist-mini', 'train'));
+    mahalanobisBytes = exportModel(statistics, { input: 'uint8-rgba' }).bytes;
+    writeFileSync(join(out, 'mahalanobis.onnx'), mahalanobisBytes);
     await sharp(Buffer.from(FMNIST.images.subarray(0, 784)), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, 'shoe.png'));
     server = await serve(out);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -138,5 +144,40 @@ describe('browser demo in headless Chromium', { skip }, () => {
     }
     await Promise.all([fromWeb.dispose(), node.dispose()]);
     await page.waitForFunction(() => document.querySelector('#classes')?.textContent?.includes('10 classes'));
+  });
+
+  it('runs a model with the Mahalanobis readout like onnxruntime-node, also after adding a class from 5 images', async () => {
+    const other = await context.newPage();
+    try {
+      await other.goto(`${base}?model=mahalanobis.onnx`);
+      await other.evaluate(() => (window as any).onnxCilDemo.ready);
+      assert.equal(await other.textContent('#error'), '');
+      const node = await loadClassifier(mahalanobisBytes);
+      const compare = async (label: string) => {
+        for (const { index, rgba } of IMAGES) {
+          const inBrowser: { label: string; probability: number }[] = await other.evaluate((img) => (window as any).onnxCilDemo.classify(img, 10), { data: rgba, width: 28, height: 28 });
+          const inNode = await node.classify({ data: Uint8Array.from(rgba), width: 28, height: 28 }, { topK: 10 });
+          assert.equal(inBrowser[0]!.label, inNode[0]!.label, `${label}: image ${index}`);
+          for (const p of inNode) {
+            const b = inBrowser.find((x) => x.label === p.label)!;
+            assert.ok(Math.abs(b.probability - p.probability) < 1e-4, `${label}: image ${index}, ${p.label}: ${b.probability} vs ${p.probability}`);
+          }
+        }
+      };
+      await compare('as exported');
+      const examples = [9, 19, 29, 39, 49].map((k) => ({ data: rgbaOf(900 + k), width: 28, height: 28 }));
+      await other.evaluate((imgs) => (window as any).onnxCilDemo.addClass('Ankle boot', imgs), examples);
+      await node.addClasses([{ label: 'Ankle boot', images: examples.map((e) => ({ ...e, data: Uint8Array.from(e.data) })) }]);
+      const a = mahalanobisStatistics(decodeModel(Uint8Array.from((await other.evaluate(() => (window as any).onnxCilDemo.toBytes())) as number[])));
+      const b = mahalanobisStatistics(decodeModel(node.toBytes()));
+      assert.equal(a.classes, 10);
+      for (let i = 0; i < a.means.length; i++) assert.ok(Math.abs(a.means[i]! - b.means[i]!) < 1e-5, `mean value ${i}`);
+      const scale = b.precisions.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      for (let i = 0; i < a.precisions.length; i++) assert.ok(Math.abs(a.precisions[i]! - b.precisions[i]!) < 1e-4 * scale, `precision value ${i}`);
+      await compare('after adding a class');
+      await node.dispose();
+    } finally {
+      await other.close();
+    }
   });
 });

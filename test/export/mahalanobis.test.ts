@@ -174,13 +174,13 @@ describe('addClasses on a model with the Mahalanobis readout', () => {
     const bagPrecision = after.precisions.subarray(8 * d * d, 9 * d * d);
     const ridged = shrunkCovariance(new Float64Array(d * d), 1, before.pooled, d, OPTIONS);
     const expectedBag = spdInverse(ridged, d);
-    assert.ok(maxDiff(bagPrecision, expectedBag) <= 1e-5 * Math.max(...expectedBag.map(Math.abs)));
+    assert.ok(maxDiff(bagPrecision, expectedBag) <= 1e-5 * expectedBag.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
     assert.doesNotThrow(() => spdInverse(bagPrecision, d), 'the precision of a one-image class is positive definite');
     // Five images: their mean and unbiased covariance, blended with the pooled covariance by 4 degrees of freedom.
     const m = classMoments(bootFeatures, new Int32Array(5), d, [0]);
     assert.ok(maxDiff(after.means.subarray(9 * d), m.means) < 1e-6);
     const expectedBoots = spdInverse(shrunkCovariance(m.covariances, 5, before.pooled, d, OPTIONS), d);
-    assert.ok(maxDiff(after.precisions.subarray(9 * d * d), expectedBoots) <= 1e-4 * Math.max(...expectedBoots.map(Math.abs)));
+    assert.ok(maxDiff(after.precisions.subarray(9 * d * d), expectedBoots) <= 1e-4 * expectedBoots.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
     // An image of a one-image class is at distance 0 from its mean: the nearest class.
     assert.equal((await clf.classify(bag[0]!, { topK: 1 }))[0]!.label, 'Bag');
 
