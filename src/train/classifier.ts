@@ -173,23 +173,16 @@ export async function trainClassifier(cfg: TrainConfig, opts: TrainOutputOptions
   }
 }
 
-async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainOutputOptions & TrainHooks): Promise<TrainResult> {
-  const dsSpec = getDatasetSpec(cfg.dataset);
-  const test = loadDataset(cfg.dataset, 'test', { dataPath: cfg.dataPath });
-  const classes = train.classNames.length;
-  const inputShape = [train.channels, train.height, train.width] as const;
-  const ckptPath = join(opts.outDir, 'checkpoint.onnx');
-  const configPath = join(opts.outDir, 'config.json');
-
-  let state: StateDict = new Map();
-  let meta: ClassifierMeta = {
+/** A new run's metadata, or the checkpoint of the run in the folder when resuming (which must match `cfg`). */
+function startOrResume(cfg: TrainConfig, train: ImageDataset, ckptPath: string, opts: TrainOutputOptions & TrainHooks): { state: StateDict; meta: ClassifierMeta } {
+  const fresh: ClassifierMeta = {
     kind: 'classifier',
     config: cfg,
     completedEpochs: 0,
     classNames: [...train.classNames],
     model: cfg.model,
     head: cfg.head,
-    inputShape: [...inputShape],
+    inputShape: [train.channels, train.height, train.width],
     mean: [...train.mean],
     std: [...train.std],
     dataset: cfg.dataset,
@@ -197,23 +190,35 @@ async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainO
     trainSeconds: 0,
     trainImages: 0,
   };
-  if (opts.resume && existsSync(ckptPath)) {
-    const saved = loadCheckpoint<ClassifierMeta>(ckptPath);
-    if (saved.meta.kind !== 'classifier') {
-      throw new Error(`${ckptPath} was written by a "${String(saved.meta.kind)}" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`);
-    }
-    const was = saved.meta.config;
-    for (const key of ['dataset', 'model', 'head', 'batchSize', 'seed', 'epochs'] as const) {
-      if (was[key] !== cfg[key]) throw new Error(`cannot resume: the checkpoint was trained with ${key}=${String(was[key])}, this run asks for ${String(cfg[key])}`);
-    }
-    state = saved.state;
-    meta = { ...saved.meta, config: cfg };
-    opts.onInfo?.(`resuming from ${ckptPath} after epoch ${meta.completedEpochs}`);
-  } else if (opts.resume) {
+  if (!opts.resume) return { state: new Map(), meta: fresh };
+  if (!existsSync(ckptPath)) {
     opts.onInfo?.(`no checkpoint in ${opts.outDir}; starting a new run`);
+    return { state: new Map(), meta: fresh };
   }
-  writeFileAtomic(configPath, JSON.stringify(cfg, null, 2) + '\n');
+  const saved = loadCheckpoint<ClassifierMeta>(ckptPath);
+  if (saved.meta.kind !== 'classifier') {
+    throw new Error(`${ckptPath} was written by a "${String(saved.meta.kind)}" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`);
+  }
+  const was = saved.meta.config;
+  for (const key of ['dataset', 'model', 'head', 'batchSize', 'seed', 'epochs'] as const) {
+    if (was[key] !== cfg[key]) throw new Error(`cannot resume: the checkpoint was trained with ${key}=${String(was[key])}, this run asks for ${String(cfg[key])}`);
+  }
+  const meta = { ...saved.meta, config: cfg };
+  opts.onInfo?.(`resuming from ${ckptPath} after epoch ${meta.completedEpochs}`);
+  return { state: saved.state, meta };
+}
 
+/** The training and evaluation sessions of a run, and what its checkpoints need. */
+interface Sessions {
+  trainer: TrainingSession;
+  evaluator: EvalSession;
+  forward: ReturnType<typeof classifierForward>;
+  /** Shapes of every checkpoint entry (parameters, buffers and their velocities). */
+  shapes: Map<string, number[]>;
+}
+
+/** Builds the training-step and evaluation graphs of backbone + head and starts their sessions on `state`. */
+async function openSessions(cfg: TrainConfig, classes: number, inputShape: readonly [number, number, number], state: StateDict): Promise<Sessions> {
   const forward = classifierForward(cfg, classes);
   const backend = { device: cfg.device, deviceId: cfg.deviceId, threads: cfg.threads } as { device: Device; deviceId: number; threads?: number };
   const graph = buildTrainingGraph({
@@ -236,70 +241,99 @@ async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainO
   });
   const trainer = await TrainingSession.create(graph, state, { ...backend, seed: cfg.seed });
   const evaluator = await EvalSession.create(evalGraph, cfg.evalBatchSize, inputShape, backend);
-  const labelMap = buildLabelMap([...Array(classes).keys()], classes);
   const shapes = new Map<string, number[]>();
   for (const p of graph.params) {
     shapes.set(p.name, [...p.shape]);
     shapes.set(velocityName(p.name), [...p.shape]);
   }
+  return { trainer, evaluator, forward, shapes };
+}
 
-  const perEpoch = batchesPerEpoch(train.count, cfg.batchSize);
+/**
+ * Trains the remaining epochs, writing the checkpoint after each and evaluating on the test split after the last;
+ * updates `meta` as it goes. Returns the test accuracy and the last epoch's training accuracy.
+ */
+async function runEpochs(
+  cfg: TrainConfig,
+  data: { train: ImageDataset; test: ImageDataset },
+  meta: ClassifierMeta,
+  sessions: Sessions,
+  ckptPath: string,
+  opts: TrainHooks,
+): Promise<{ testAccuracy: number; trainAccuracy: number }> {
+  const { trainer, evaluator } = sessions;
+  const classes = data.train.classNames.length;
+  const labelMap = buildLabelMap([...Array(classes).keys()], classes);
+  const perEpoch = batchesPerEpoch(data.train.count, cfg.batchSize);
   const schedule = scheduleOf(cfg, perEpoch);
   const total = perEpoch * cfg.epochs;
+  const dsSpec = getDatasetSpec(cfg.dataset);
   const augment = { ...dsSpec.augment, ...(cfg.cropPadding !== undefined ? { padding: cfg.cropPadding } : {}), ...(cfg.flip !== undefined ? { flip: cfg.flip } : {}) };
   const evaluate = async () => {
-    const p = await predict(evaluator, test, trainer.tensors(), { labelMap });
+    const p = await predict(evaluator, data.test, trainer.tensors(), { labelMap });
     return accuracy(p.outputs['logits']!, p.targets, classes);
   };
-  const started = performance.now();
-  let lastTrainAccuracy = meta.history.at(-1)?.trainAccuracy ?? 0;
+  let trainAccuracy = meta.history.at(-1)?.trainAccuracy ?? 0;
   let testAccuracy = Number.NaN;
+  await trainEpochs({
+    trainer,
+    dataset: data.train,
+    batch: { augment, labelMap },
+    batchSize: cfg.batchSize,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    startEpoch: meta.completedEpochs,
+    workers: cfg.workers,
+    lrAt: (it) => {
+      const lr = cfg.lr * scheduleFactor(schedule, it, total);
+      return { backbone: lr, classifier: lr };
+    },
+    onStep: opts.onStep,
+    onEpochEnd: async (e) => {
+      trainAccuracy = e.trainAccuracy;
+      meta.completedEpochs = e.epoch + 1;
+      meta.trainSeconds += e.seconds;
+      meta.trainImages += e.images;
+      meta.history.push({ epoch: e.epoch + 1, loss: e.meanLoss, trainAccuracy: e.trainAccuracy, seconds: e.seconds });
+      const last = e.epoch + 1 === cfg.epochs;
+      testAccuracy = last ? await evaluate() : Number.NaN;
+      saveCheckpoint(ckptPath, {
+        meta,
+        state: await trainer.stateDict(),
+        shapes: sessions.shapes,
+        inputShape: meta.inputShape,
+        inference: ({ params, x }) => sessions.forward(params, x),
+      });
+      opts.onEpoch?.({ ...e, testAccuracy: last ? testAccuracy : undefined });
+    },
+  });
+  // A run resumed after its last epoch trains nothing, but still reports its test accuracy.
+  if (Number.isNaN(testAccuracy)) testAccuracy = await evaluate();
+  return { testAccuracy, trainAccuracy };
+}
+
+/** Trains in a locked, checked folder: start or resume, open the sessions, run the epochs, write metrics.json. */
+async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainOutputOptions & TrainHooks): Promise<TrainResult> {
+  const test = loadDataset(cfg.dataset, 'test', { dataPath: cfg.dataPath });
+  const ckptPath = join(opts.outDir, 'checkpoint.onnx');
+  const { state, meta } = startOrResume(cfg, train, ckptPath, opts);
+  writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  const sessions = await openSessions(cfg, train.classNames.length, [train.channels, train.height, train.width], state);
+  const started = performance.now();
+  let accuracies: { testAccuracy: number; trainAccuracy: number };
   try {
-    await trainEpochs({
-      trainer,
-      dataset: train,
-      batch: { augment, labelMap },
-      batchSize: cfg.batchSize,
-      seed: cfg.seed,
-      epochs: cfg.epochs,
-      startEpoch: meta.completedEpochs,
-      workers: cfg.workers,
-      lrAt: (it) => {
-        const lr = cfg.lr * scheduleFactor(schedule, it, total);
-        return { backbone: lr, classifier: lr };
-      },
-      onStep: opts.onStep,
-      onEpochEnd: async (e) => {
-        lastTrainAccuracy = e.trainAccuracy;
-        meta.completedEpochs = e.epoch + 1;
-        meta.trainSeconds += e.seconds;
-        meta.trainImages += e.images;
-        meta.history.push({ epoch: e.epoch + 1, loss: e.meanLoss, trainAccuracy: e.trainAccuracy, seconds: e.seconds });
-        const last = e.epoch + 1 === cfg.epochs;
-        testAccuracy = last ? await evaluate() : Number.NaN;
-        saveCheckpoint(ckptPath, {
-          meta,
-          state: await trainer.stateDict(),
-          shapes,
-          inputShape,
-          inference: ({ params, x }) => forward(params, x),
-        });
-        opts.onEpoch?.({ ...e, testAccuracy: last ? testAccuracy : undefined });
-      },
-    });
-    if (Number.isNaN(testAccuracy)) testAccuracy = await evaluate();
+    accuracies = await runEpochs(cfg, { train, test }, meta, sessions, ckptPath, opts);
   } finally {
-    await trainer.release();
-    await evaluator.release();
+    await sessions.trainer.release();
+    await sessions.evaluator.release();
   }
   const result: TrainResult = {
-    testAccuracy,
-    trainAccuracy: lastTrainAccuracy,
+    ...accuracies,
     epochs: cfg.epochs,
     imagesPerSecond: meta.trainSeconds > 0 ? meta.trainImages / meta.trainSeconds : 0,
     wallSeconds: (performance.now() - started) / 1000,
     checkpoint: ckptPath,
-    device: trainer.device,
+    device: sessions.trainer.device,
     history: meta.history,
   };
   writeFileAtomic(join(opts.outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
