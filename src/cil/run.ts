@@ -15,7 +15,17 @@ import { prepareOutputFolder, removeRunOutputs, runOutputsIn } from '../util/out
 import type { EpochEvent, StepEvent } from '../train/loop.js';
 import { loadCilCheckpoint, RUN_FILES, saveCilCheckpoint, type CilCheckpointMeta, type RunProgress } from './checkpoint.js';
 import { loadRunData } from './data.js';
-import { emptyLearnerState, IncrementalLearner, phaseSeed, type EvaluationData, type PhaseData, type TrainStats } from './learner.js';
+import {
+  emptyLearnerState,
+  IncrementalLearner,
+  phaseSeed,
+  type EvaluationData,
+  type LearnerState,
+  type ModelSetup,
+  type PhaseData,
+  type PhasePolicy,
+  type TrainStats,
+} from './learner.js';
 import { summarize, type PhaseEvaluation, type RunSummary } from './metrics.js';
 import { resolveMethod } from './methods/index.js';
 import { SpbConfigSchema } from './methods/spb.js';
@@ -177,195 +187,282 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
   }
 }
 
-async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult> {
-  const wallStart = performance.now();
-  const { method, config: methodConfig, policy } = resolveMethod(opts.method, opts.methodConfig);
-  const protocol = opts.protocol;
-  const epochsScale = opts.epochsScale ?? 1;
-  const config: RunConfig = { preset: opts.preset, method: method.name, methodConfig, epochsScale, protocol };
+/**
+ * Checks the folder for what this run does with it: a resumed run must be the run recorded there; a new run needs an
+ * empty folder, or `force` (the previous run's outputs are removed). Returns whether the run resumes.
+ */
+function prepareRunFolder(opts: RunOptions, config: RunConfig, hooks: RunHooks): boolean {
   const configPath = join(opts.outDir, RUN_FILES.config);
-  const latestPath = join(opts.outDir, RUN_FILES.latest);
-  const resuming = !!opts.resume && existsSync(latestPath);
+  const resuming = !!opts.resume && existsSync(join(opts.outDir, RUN_FILES.latest));
   if (resuming) {
     const before = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as RunConfig) : null;
     if (before && JSON.stringify(before) !== JSON.stringify(config)) {
       throw new Error(`cannot resume: ${configPath} records a different run (method, preset, seed, scale or schedule); use another --out or drop --resume`);
     }
-  } else {
-    const existing = runOutputsIn(opts.outDir);
-    if (existing.length && !opts.force) {
-      throw new Error(`${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`);
-    }
-    if (existing.length) {
-      removeRunOutputs(opts.outDir);
-      hooks.onInfo?.(`--force: removed the previous run in ${opts.outDir}`);
-    }
+    return true;
   }
+  const existing = runOutputsIn(opts.outDir);
+  if (existing.length && !opts.force) {
+    throw new Error(`${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`);
+  }
+  if (existing.length) {
+    removeRunOutputs(opts.outDir);
+    hooks.onInfo?.(`--force: removed the previous run in ${opts.outDir}`);
+  }
+  return false;
+}
 
+/** The data of a run, its classes in protocol order split into phases, and the learner's model setup. */
+interface RunData {
+  train: ImageDataset;
+  test: ImageDataset;
+  /** Dataset labels in the order the protocol learns them. */
+  order: number[];
+  /** Dataset labels of each phase's new classes. */
+  groups: number[][];
+  setup: ModelSetup;
+}
+
+async function loadRun(opts: RunOptions): Promise<RunData> {
+  const { protocol } = opts;
   const { train, test } = await loadRunData(protocol, opts.dataPath);
   checkImages(protocol, train);
   const order = resolveClassOrder(protocol.classOrder, train.classNames.length);
-  const groups = phaseGroups(protocol, order);
-  const spec = getModelSpec(protocol.model);
-  const inputShape: [number, number, number] = [train.channels, train.height, train.width];
-  const setup = {
-    model: protocol.model,
-    spec,
-    inputShape,
-    backend: { device: opts.device ?? 'cpu', deviceId: opts.deviceId ?? 0, threads: opts.threads },
-    evalBatchSize: protocol.evalBatchSize,
-    workers: opts.workers ?? 1,
-    seed: protocol.seed,
+  return {
+    train,
+    test,
+    order,
+    groups: phaseGroups(protocol, order),
+    setup: {
+      model: protocol.model,
+      spec: getModelSpec(protocol.model),
+      inputShape: [train.channels, train.height, train.width],
+      backend: { device: opts.device ?? 'cpu', deviceId: opts.deviceId ?? 0, threads: opts.threads },
+      evalBatchSize: protocol.evalBatchSize,
+      workers: opts.workers ?? 1,
+      seed: protocol.seed,
+    },
   };
+}
 
-  let learnerState = emptyLearnerState();
-  let evaluations: PhaseEvaluation[] = [];
-  let progress: RunProgress = { completedPhases: 0, current: null };
-  let wallBefore = 0;
+/** Where a run starts: its learner state, the evaluations and progress so far, and the wall time already spent. */
+interface StartingPoint {
+  state: LearnerState;
+  evaluations: PhaseEvaluation[];
+  progress: RunProgress;
+  wallBefore: number;
+}
+
+/**
+ * A fresh start (config.json written), the state of the interrupted run in the folder (every finished phase's file
+ * checked), or phase 0 of the run `baseFrom` names.
+ */
+function startingPoint(opts: RunOptions, config: RunConfig, resuming: boolean, hooks: RunHooks): StartingPoint {
   if (resuming) {
-    const saved = loadCilCheckpoint(latestPath);
+    const saved = loadCilCheckpoint(join(opts.outDir, RUN_FILES.latest));
     checkPhaseFiles(opts.outDir, saved.meta.progress.completedPhases);
-    learnerState = saved.state;
-    evaluations = saved.meta.evaluations;
-    progress = saved.meta.progress;
-    wallBefore = (saved.meta as CilCheckpointMeta & { wallSeconds?: number }).wallSeconds ?? 0;
-    hooks.onInfo?.(
-      progress.current
-        ? `resuming phase ${progress.current.phase} after epoch ${progress.current.completedEpochs}`
-        : `resuming at phase ${progress.completedPhases}`,
-    );
-  } else {
-    writeFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n');
-    if (opts.baseFrom) {
-      const base = loadSharedBase(opts.baseFrom, protocol, epochsScale, { name: method.name, config: methodConfig });
-      learnerState = base.state;
-      evaluations = [base.evaluation];
-      progress = { completedPhases: 1, current: null };
-      wallBefore = base.wallSeconds;
-      hooks.onInfo?.(`reusing phase 0 of ${opts.baseFrom}`);
-    }
+    const progress = saved.meta.progress;
+    hooks.onInfo?.(progress.current ? `resuming phase ${progress.current.phase} after epoch ${progress.current.completedEpochs}` : `resuming at phase ${progress.completedPhases}`);
+    return { state: saved.state, evaluations: saved.meta.evaluations, progress, wallBefore: (saved.meta as CilCheckpointMeta & { wallSeconds?: number }).wallSeconds ?? 0 };
   }
-  const learner = new IncrementalLearner(policy, setup, learnerState);
+  writeFileAtomic(join(opts.outDir, RUN_FILES.config), JSON.stringify(config, null, 2) + '\n');
+  if (!opts.baseFrom) return { state: emptyLearnerState(), evaluations: [], progress: { completedPhases: 0, current: null }, wallBefore: 0 };
+  const base = loadSharedBase(opts.baseFrom, config.protocol, config.epochsScale, { name: config.method, config: config.methodConfig });
+  hooks.onInfo?.(`reusing phase 0 of ${opts.baseFrom}`);
+  return { state: base.state, evaluations: [base.evaluation], progress: { completedPhases: 1, current: null }, wallBefore: base.wallSeconds };
+}
 
-  const outputNames = (classes: number) => order.slice(0, classes).map((c) => train.classNames[c]!);
-  const metaFor = (phase: number): CilCheckpointMeta & { wallSeconds: number } => ({
+/** A run in progress: what it learns from, its learner, and the evaluations and progress its checkpoints record. */
+interface ProtocolRun extends RunData {
+  opts: RunOptions;
+  config: RunConfig;
+  policy: PhasePolicy;
+  learner: IncrementalLearner;
+  evaluations: PhaseEvaluation[];
+  progress: RunProgress;
+  /** Wall seconds of earlier segments (resumed run, reused phase 0) and when this one started. */
+  wallBefore: number;
+  wallStart: number;
+}
+
+/** Names of the first `classes` outputs. */
+function outputNames(run: ProtocolRun, classes: number): string[] {
+  return run.order.slice(0, classes).map((c) => run.train.classNames[c]!);
+}
+
+function wallSeconds(run: ProtocolRun): number {
+  return run.wallBefore + (performance.now() - run.wallStart) / 1000;
+}
+
+/** The metadata of the run's checkpoints during or after `phase`. */
+function metaFor(run: ProtocolRun, phase: number): CilCheckpointMeta & { wallSeconds: number } {
+  const { protocol } = run.config;
+  const classes = run.learner.state.classes;
+  return {
     kind: 'cil',
     model: protocol.model,
     head: 'cosine',
-    classNames: outputNames(learner.state.classes),
-    inputShape,
-    mean: [...train.mean],
-    std: [...train.std],
+    classNames: outputNames(run, classes),
+    inputShape: run.setup.inputShape,
+    mean: [...run.train.mean],
+    std: [...run.train.std],
     dataset: datasetLabel(protocol),
-    method: method.name,
-    methodConfig,
+    method: run.config.method,
+    methodConfig: run.config.methodConfig,
     protocol,
-    epochsScale,
+    epochsScale: run.config.epochsScale,
     phase,
-    classesSeen: learner.state.classes,
-    classOrder: order.slice(0, learner.state.classes),
-    evaluations,
-    progress,
-    wallSeconds: wallBefore + (performance.now() - wallStart) / 1000,
-  });
-
-  const phases = groups.length;
-  const phaseData = (phase: number): PhaseData => {
-    const seen = groups.slice(0, phase + 1).flat();
-    return {
-      phase,
-      train,
-      labelMap: buildLabelMap(seen, train.classNames.length),
-      newIndices: indicesOfClasses(train, groups[phase]!),
-      seenIndices: policy.laterPhaseData === 'seen' ? indicesOfClasses(train, seen) : undefined,
-      oldClasses: phase === 0 ? 0 : groups.slice(0, phase).flat().length,
-      newClasses: groups[phase]!.length,
-      schedule: phase === 0 ? protocol.schedules.base : protocol.schedules.incremental,
-      epochsScale,
-      augment: protocol.augmentation,
-      bnMode: phase === 0 ? 'train' : protocol.laterPhaseBn,
-      seed: phaseSeed(protocol.seed, phase),
-    };
+    classesSeen: classes,
+    classOrder: run.order.slice(0, classes),
+    evaluations: run.evaluations,
+    progress: run.progress,
+    wallSeconds: wallSeconds(run),
   };
-  const evaluationData = (phase: number, labelMap: Int32Array): EvaluationData => ({
-    test,
-    labelMap,
-    indices: indicesOfClasses(test, groups.slice(0, phase + 1).flat()),
-    groupOfOutput: Int32Array.from(groups.slice(0, phase + 1).flatMap((g, k) => g.map(() => k))),
-    phase,
-  });
-  if (opts.baseFrom && !resuming) {
-    // A method that reads out with class statistics adds them to a shared phase 0 that lacks them, and its phase-0
-    // accuracy is that of its own readout (the training time stays the shared run's).
-    const base = phaseData(0);
-    if (await learner.completeStatistics(base)) {
-      const shared = evaluations[0]!;
-      evaluations = [await learner.evaluate(evaluationData(0, base.labelMap), { seconds: shared.trainSeconds, images: shared.trainImages })];
-    }
-    const meta = metaFor(0);
-    saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(0)), learner, meta);
-    saveCilCheckpoint(latestPath, learner, meta);
-  }
-  for (let phase = progress.completedPhases; phase < phases; phase++) {
-    const data = phaseData(phase);
-    for (const cls of groups[phase]!) {
-      if (!data.newIndices.some((i) => train.labels[i] === cls)) throw new Error(`class "${train.classNames[cls]}" has no training images`);
-    }
-    const resumedHere = progress.current?.phase === phase ? progress.current : null;
-    if (!resumedHere) await learner.beforePhase(data);
-    const stats: TrainStats = { seconds: resumedHere?.trainSeconds ?? 0, images: resumedHere?.trainImages ?? 0, iterations: 0, lastEpoch: {} };
-    hooks.onPhaseStart?.({
-      phase,
-      phases,
-      newClasses: groups[phase]!.map((c) => train.classNames[c]!),
-      trains: learner.trains(phase),
-      startEpoch: resumedHere?.completedEpochs ?? 0,
-    });
-    const trained = await learner.train(data, {
-      startEpoch: resumedHere?.completedEpochs ?? 0,
-      onStep: (e) => hooks.onStep?.({ ...e, phase, phases }),
-      onEpochEnd: async (e) => {
-        stats.seconds += e.seconds;
-        stats.images += e.images;
-        progress = { completedPhases: phase, current: { phase, completedEpochs: e.epoch + 1, trainSeconds: stats.seconds, trainImages: stats.images } };
-        saveCilCheckpoint(latestPath, learner, metaFor(phase));
-        hooks.onEpoch?.({ ...e, phase });
-      },
-    });
-    stats.lastEpoch = trained.lastEpoch;
-    await learner.afterPhase(data);
-    const evaluation = await learner.evaluate(evaluationData(phase, data.labelMap), stats);
-    evaluations = [...evaluations, evaluation];
-    progress = { completedPhases: phase + 1, current: null };
-    const meta = metaFor(phase);
-    saveCilCheckpoint(join(opts.outDir, RUN_FILES.phase(phase)), learner, meta);
-    saveCilCheckpoint(latestPath, learner, meta);
-    hooks.onPhaseEnd?.(evaluation);
-  }
+}
 
-  const summary = summarize(evaluations);
+/** Writes phase-N.onnx and the latest checkpoint after a finished phase. */
+function saveFinishedPhase(run: ProtocolRun, phase: number): void {
+  const meta = metaFor(run, phase);
+  saveCilCheckpoint(join(run.opts.outDir, RUN_FILES.phase(phase)), run.learner, meta);
+  saveCilCheckpoint(join(run.opts.outDir, RUN_FILES.latest), run.learner, meta);
+}
+
+function phaseData(run: ProtocolRun, phase: number): PhaseData {
+  const { protocol, epochsScale } = run.config;
+  const { train, groups } = run;
+  const seen = groups.slice(0, phase + 1).flat();
+  return {
+    phase,
+    train,
+    labelMap: buildLabelMap(seen, train.classNames.length),
+    newIndices: indicesOfClasses(train, groups[phase]!),
+    seenIndices: run.policy.laterPhaseData === 'seen' ? indicesOfClasses(train, seen) : undefined,
+    oldClasses: phase === 0 ? 0 : groups.slice(0, phase).flat().length,
+    newClasses: groups[phase]!.length,
+    schedule: phase === 0 ? protocol.schedules.base : protocol.schedules.incremental,
+    epochsScale,
+    augment: protocol.augmentation,
+    bnMode: phase === 0 ? 'train' : protocol.laterPhaseBn,
+    seed: phaseSeed(protocol.seed, phase),
+  };
+}
+
+function evaluationData(run: ProtocolRun, phase: number, labelMap: Int32Array): EvaluationData {
+  const seenGroups = run.groups.slice(0, phase + 1);
+  return {
+    test: run.test,
+    labelMap,
+    indices: indicesOfClasses(run.test, seenGroups.flat()),
+    groupOfOutput: Int32Array.from(seenGroups.flatMap((g, k) => g.map(() => k))),
+    phase,
+  };
+}
+
+/**
+ * A phase 0 reused from another run becomes this run's phase 0: a method that reads out with class statistics adds
+ * them when the shared phase lacks them, and its phase-0 accuracy is that of its own readout (the training time
+ * stays the shared run's).
+ */
+async function adoptSharedBase(run: ProtocolRun): Promise<void> {
+  const base = phaseData(run, 0);
+  if (await run.learner.completeStatistics(base)) {
+    const shared = run.evaluations[0]!;
+    run.evaluations = [await run.learner.evaluate(evaluationData(run, 0, base.labelMap), { seconds: shared.trainSeconds, images: shared.trainImages })];
+  }
+  saveFinishedPhase(run, 0);
+}
+
+/**
+ * One phase through the learner lifecycle (or the rest of it, when resumed mid-phase): expand, train with a
+ * checkpoint after every epoch, store class means, evaluate, write the phase's checkpoints.
+ */
+async function runPhase(run: ProtocolRun, phase: number, hooks: RunHooks): Promise<void> {
+  const { learner, train, groups } = run;
+  const phases = groups.length;
+  const data = phaseData(run, phase);
+  for (const cls of groups[phase]!) {
+    if (!data.newIndices.some((i) => train.labels[i] === cls)) throw new Error(`class "${train.classNames[cls]}" has no training images`);
+  }
+  const resumedHere = run.progress.current?.phase === phase ? run.progress.current : null;
+  if (!resumedHere) await learner.beforePhase(data);
+  const stats: TrainStats = { seconds: resumedHere?.trainSeconds ?? 0, images: resumedHere?.trainImages ?? 0, iterations: 0, lastEpoch: {} };
+  hooks.onPhaseStart?.({
+    phase,
+    phases,
+    newClasses: groups[phase]!.map((c) => train.classNames[c]!),
+    trains: learner.trains(phase),
+    startEpoch: resumedHere?.completedEpochs ?? 0,
+  });
+  const trained = await learner.train(data, {
+    startEpoch: resumedHere?.completedEpochs ?? 0,
+    onStep: (e) => hooks.onStep?.({ ...e, phase, phases }),
+    onEpochEnd: async (e) => {
+      stats.seconds += e.seconds;
+      stats.images += e.images;
+      run.progress = { completedPhases: phase, current: { phase, completedEpochs: e.epoch + 1, trainSeconds: stats.seconds, trainImages: stats.images } };
+      saveCilCheckpoint(join(run.opts.outDir, RUN_FILES.latest), learner, metaFor(run, phase));
+      hooks.onEpoch?.({ ...e, phase });
+    },
+  });
+  stats.lastEpoch = trained.lastEpoch;
+  await learner.afterPhase(data);
+  const evaluation = await learner.evaluate(evaluationData(run, phase, data.labelMap), stats);
+  run.evaluations = [...run.evaluations, evaluation];
+  run.progress = { completedPhases: phase + 1, current: null };
+  saveFinishedPhase(run, phase);
+  hooks.onPhaseEnd?.(evaluation);
+}
+
+/** The run's result, written as metrics.json, metrics.csv and report.html. */
+async function finishRun(run: ProtocolRun): Promise<RunResult> {
+  const { opts, config, evaluations, train } = run;
+  const { protocol } = config;
   const trainSeconds = evaluations.reduce((a, e) => a + e.trainSeconds, 0);
   const trainImages = evaluations.reduce((a, e) => a + e.trainImages, 0);
   const result: RunResult = {
-    method: method.name,
+    method: config.method,
     preset: opts.preset,
     seed: protocol.seed,
     model: protocol.model,
     dataset: datasetLabel(protocol),
     bn: protocol.laterPhaseBn,
-    epochsScale,
-    methodConfig,
-    classNames: outputNames(learner.state.classes),
-    ...summary,
+    epochsScale: config.epochsScale,
+    methodConfig: config.methodConfig,
+    classNames: outputNames(run, run.learner.state.classes),
+    ...summarize(evaluations),
     phases: evaluations,
     trainSeconds,
     imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,
-    wallSeconds: wallBefore + (performance.now() - wallStart) / 1000,
-    device: setup.backend.device,
+    wallSeconds: wallSeconds(run),
+    device: opts.device ?? 'cpu',
     outDir: opts.outDir,
   };
   writeFileAtomic(join(opts.outDir, RUN_FILES.metricsJson), JSON.stringify(result, null, 2) + '\n');
   writeFileAtomic(join(opts.outDir, RUN_FILES.metricsCsv), metricsCsv(result));
-  writeFileAtomic(join(opts.outDir, RUN_FILES.report), await renderReport(result, groups.map((g) => g.map((c) => train.classNames[c]!))));
+  writeFileAtomic(join(opts.outDir, RUN_FILES.report), await renderReport(result, run.groups.map((g) => g.map((c) => train.classNames[c]!))));
   return result;
+}
+
+/** The run in a locked, checked folder: prepare it, load the data, start (or resume), run the phases, finish. */
+async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult> {
+  const wallStart = performance.now();
+  const { method, config: methodConfig, policy } = resolveMethod(opts.method, opts.methodConfig);
+  const config: RunConfig = { preset: opts.preset, method: method.name, methodConfig, epochsScale: opts.epochsScale ?? 1, protocol: opts.protocol };
+  const resuming = prepareRunFolder(opts, config, hooks);
+  const data = await loadRun(opts);
+  const start = startingPoint(opts, config, resuming, hooks);
+  const run: ProtocolRun = {
+    ...data,
+    opts,
+    config,
+    policy,
+    learner: new IncrementalLearner(policy, data.setup, start.state),
+    evaluations: start.evaluations,
+    progress: start.progress,
+    wallBefore: start.wallBefore,
+    wallStart,
+  };
+  if (opts.baseFrom && !resuming) await adoptSharedBase(run);
+  for (let phase = run.progress.completedPhases; phase < run.groups.length; phase++) await runPhase(run, phase, hooks);
+  return finishRun(run);
 }
