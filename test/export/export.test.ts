@@ -163,7 +163,7 @@ describe('exportModel: other heads and bad input', () => {
   it('refuses checkpoints without model metadata; an SPB-M checkpoint without rotation heads exports its one head', () => {
     const { checkpoint } = makeCheckpoint(CONVNET);
     assert.throws(() => exportModel({ ...checkpoint, meta: { format: 'onnx-cil-checkpoint', version: 1 } }), /lacks model, head, classNames/);
-    // The rotation ensemble itself is tested against the learner in test/cil/spb-m-i.test.ts.
+    // The rotation ensemble itself is tested against the learner in test/cil/spb-m.test.ts.
     const spbm = exportModel({ ...checkpoint, meta: { ...checkpoint.meta, method: 'spb-m' } as never });
     assert.equal(spbm.info.method, 'spb-m');
     assert.ok(!spbm.model.graph.initializer.some((i) => i.name === 'classifier.weight.rot1'));
