@@ -359,13 +359,15 @@ function evaluationData(run: ProtocolRun, phase: number, labelMap: Int32Array): 
 }
 
 /**
- * A phase 0 reused from another run becomes this run's phase 0: a method that reads out with class statistics adds
- * them when the shared phase lacks them, and its phase-0 accuracy is that of its own readout (the training time
- * stays the shared run's).
+ * A phase 0 reused from another run becomes this run's phase 0. A method that reads out with class statistics adds
+ * them when the shared phase lacks them, and evaluates the phase with its own readout: the shared run's accuracy
+ * came from another readout, or from statistics regularised with other options (the training time stays the
+ * shared run's).
  */
 async function adoptSharedBase(run: ProtocolRun): Promise<void> {
   const base = phaseData(run, 0);
-  if (await run.learner.completeStatistics(base)) {
+  if (run.policy.classStatistics) {
+    await run.learner.completeStatistics(base);
     const shared = run.evaluations[0]!;
     run.evaluations = [await run.learner.evaluate(evaluationData(run, 0, base.labelMap), { seconds: shared.trainSeconds, images: shared.trainImages })];
   }

@@ -221,6 +221,6 @@ function parseReadout(map: ReadonlyMap<string, string>, source: string): Readout
   return {
     kind,
     priorStrength: number(META_KEYS.priorStrength, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0'),
-    shrinkage: number(META_KEYS.shrinkage, (v) => Number.isFinite(v) && v > 0, 'a number > 0'),
+    shrinkage: number(META_KEYS.shrinkage, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0'),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * gauss (Gaussian class statistics over the phase-0 extractor, Mahalanobis readout): one tiny protocol run checked
  * from every side: the statistics its checkpoints keep, a phase 0 shared from proto, its exported model against the
- * learner's readout, classes added in the app against the classes the run learned, and `increment`.
+ * learner's readout, classes added in the app against the classes the run learned, and `increment`; and a phase 0
+ * shared between gauss runs with different options, on Fashion-MNIST images.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,10 +14,13 @@ import { loadProtocolData } from '../../src/cil/data.js';
 import { incrementModel } from '../../src/cil/increment.js';
 import { IncrementalLearner } from '../../src/cil/learner.js';
 import { resolveMethod } from '../../src/cil/methods/index.js';
+import { loadProtocol } from '../../src/cil/protocol.js';
 import { runProtocol, type RunResult } from '../../src/cil/run.js';
 import { singleHeadVariant } from '../../src/cil/variants.js';
+import { evaluateExportedModel } from '../../src/cli/commands/eval.js';
 import { buildLabelMap } from '../../src/data/batches.js';
 import { indicesOfClasses, type ImageDataset } from '../../src/data/dataset.js';
+import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, loadExportSource, MAHALANOBIS_TEMPERATURE } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
 import { pooledCovariance } from '../../src/nn/class-statistics.js';
@@ -92,6 +96,22 @@ test('gauss keeps Gaussian statistics of every class in its checkpoints and pred
   const accuracies = (r: typeof gauss) => r.phases.map((p) => [p.accuracy, p.top5, p.groupAccuracy, p.readouts]);
   assert.deepEqual(accuracies(shared), accuracies(gauss));
   assert.deepEqual(loadCilCheckpoint(join(root, 'shared', 'phase-0.onnx')).state.statistics, g0.statistics);
+});
+
+test('a run reusing the phase 0 of a gauss run with other options reports that phase with its own readout', async () => {
+  // Real images, where the options change the accuracy (every option set separates the tiny image folder's classes).
+  const fmnist = { ...loadProtocol('fmnist-mini-b5-p5'), incrementalPhases: 0 };
+  const base = { protocol: fmnist, preset: 'fmnist-mini-b5-p5', epochsScale: 0.125, threads: 1, workers: 0, method: 'gauss' };
+  const first = await runProtocol({ ...base, outDir: join(root, 'fmnist-defaults') });
+  const other = await runProtocol({ ...base, methodConfig: { priorStrength: 0, shrinkage: 1 }, outDir: join(root, 'fmnist-other'), baseFrom: join(root, 'fmnist-defaults') });
+  assert.notEqual(other.phases[0]!.accuracy, first.phases[0]!.accuracy);
+  assert.equal(other.phases[0]!.trainSeconds, first.phases[0]!.trainSeconds, 'the training time stays the shared run\'s');
+  // Its own readout: what its exported phase 0 (options from its checkpoint) scores on the test images.
+  const clf = await loadClassifier(exportModel(loadCheckpoint(join(root, 'fmnist-other', 'phase-0.onnx'))).bytes, { threads: 1 });
+  const evaluation = await evaluateExportedModel(clf, loadDataset('fashion-mnist-mini', 'test'));
+  await clf.dispose();
+  assert.equal(evaluation.count, 500);
+  assert.equal(evaluation.accuracy, other.phases[0]!.accuracy);
 });
 
 test('the exported model of a gauss run predicts what the learner predicts on every test image, in onnxruntime-node and -web', async () => {

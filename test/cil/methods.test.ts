@@ -15,7 +15,7 @@ test('a method\'s readout follows its policy: its variant\'s classifier heads, o
   for (const name of ['spb', 'ft', 'proto', 'joint', 'spb-i']) assert.deepEqual(heads(name), [['fc', 0]], name);
   assert.deepEqual(heads('spb-m'), [['fc', 0], ['fc_rot1', 1], ['fc_rot2', 2], ['fc_rot3', 3]]);
   assert.deepEqual(heads('spb-m', { rotations: 2 }), [['fc', 0], ['fc_rot1', 1]]);
-  assert.deepEqual(resolveMethod('gauss', { priorStrength: 3 }).readout, { kind: 'mahalanobis', shrinkage: { priorStrength: 3, shrinkage: 0.1 } });
+  assert.deepEqual(resolveMethod('gauss', { priorStrength: 3, shrinkage: 0.5 }).readout, { kind: 'mahalanobis', shrinkage: { priorStrength: 3, shrinkage: 0.5 } });
   assert.deepEqual(
     [...METHODS.keys()].filter((name) => resolveMethod(name).readout.kind === 'mahalanobis'),
     [...METHODS.keys()].filter((name) => resolveMethod(name).policy.classStatistics),
@@ -26,10 +26,10 @@ test('increment continues a checkpoint with its own method and config, or with t
   const spbM = incrementMethod('spb-m', { rotations: 2 });
   assert.equal(spbM.method.name, 'spb-m');
   assert.equal(spbM.config['rotations'], 2);
-  const gauss = incrementMethod('gauss', { priorStrength: 3 });
+  const gauss = incrementMethod('gauss', { priorStrength: 3, shrinkage: 0.5 });
   assert.equal(gauss.method.name, 'gauss');
   assert.equal(gauss.policy.trainsLaterPhases, false, 'a gauss increment trains nothing');
-  assert.deepEqual(gauss.policy.classStatistics, { priorStrength: 3, shrinkage: 0.1 });
+  assert.deepEqual(gauss.policy.classStatistics, { priorStrength: 3, shrinkage: 0.5 });
   for (const name of ['ft', 'proto', 'joint']) {
     const next = incrementMethod(name, {});
     assert.equal(next.method.name, 'spb', name);

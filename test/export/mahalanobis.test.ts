@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { mahalanobisStatistics } from '../../src/app/model-edit.js';
 import { loadClassifier } from '../../src/app/node.js';
 import { IncrementalLearner, STATISTICS_KEYS } from '../../src/cil/learner.js';
+import { GaussConfigSchema } from '../../src/cil/methods/gauss.js';
 import { resolveMethod } from '../../src/cil/methods/index.js';
 import { datasetImage } from '../../src/cli/commands/eval.js';
 import { loadDataset } from '../../src/data/registry.js';
@@ -21,7 +22,8 @@ const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const TRAIN = loadDataset('fashion-mnist-mini', 'train');
 const CLASSES = 8;
 const FIXTURE: FixtureOptions = { model: 'convnet', classNames: FMNIST.classNames.slice(0, CLASSES), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 13 };
-const OPTIONS = { priorStrength: 20, shrinkage: 0.1 };
+// The method's defaults: no ridge beyond a floor, so some precision entries are large (the float64 path matters).
+const OPTIONS = GaussConfigSchema.parse({});
 const checkpoint = withClassStatistics(FIXTURE, makeCheckpoint(FIXTURE).checkpoint, TRAIN, OPTIONS);
 /** Test images of the fixture's classes. */
 const TEST_INDICES = Array.from({ length: FMNIST.count }, (_, i) => i).filter((i) => FMNIST.labels[i]! < CLASSES);
