@@ -145,8 +145,8 @@ export function classifierReadout(ctx: ReadoutContext, heads: readonly Classifie
  * With 4 they are the posterior of Gaussian classes with equal priors whose covariances are twice the estimated
  * ones, covariance volumes left out (as the prediction leaves them out): test images lie further from the class
  * means than the training images the covariances come from, and the plain posterior (2) is over-confident.
- * Measured on fmnist-mini-b5-p5 (gauss, seed 1, epochs x0.25 and x1, after phases 0 and 5, 500 or 1,000 test
- * images, with the default options and with priorStrength 20 and shrinkage 0.1), the expected calibration error is
+ * Measured on fmnist-mini-b5-p5 (seed 1, epochs x0.25 and x1, after phases 0 and 5, 500 or 1,000 test images, with
+ * the default options and with priorStrength 20 and shrinkage 0.1), the expected calibration error is
  * 0.04-0.12 with 4 (0.075 on average over the eight), 0.02-0.16 with 2 (0.108), 0.10-0.23 with 8 (0.142),
  * 0.13-0.23 for the raw scores and 0.3-0.5 per feature dimension (128). The ranking, and so the prediction, is the
  * same for every temperature.
@@ -185,9 +185,9 @@ export function mahalanobisReadout(ctx: ReadoutContext, options: ShrinkageOption
   const pv = g.initializer(MAHALANOBIS_PRECISIONS, constTensor('float32', [classes, d, d], precisions), { absolute: true });
   const probabilities = g.scope('mahalanobis', () => {
     // The distances are summed in float64 (the weights stay float32 in the file): precision entries reach 1e6 when
-    // a covariance has nearly flat directions (gauss's default adds no ridge), and the float32 quadratic form then
-    // loses about 1e-3 of a probability, differently in onnxruntime-node and -web; in float64 both agree with the
-    // learner's readout to 1e-5.
+    // a covariance has nearly flat directions (the default options add no ridge), and the float32 quadratic form
+    // then loses about 1e-3 of a probability, differently in onnxruntime-node and -web; in float64 both agree with
+    // the learner's readout to 1e-5.
     const scores = mahalanobisScores(cast(unit, 'float64'), cast(mv, 'float64'), cast(pv, 'float64'));
     return softmax(mul(cast(scores, 'float32'), g.constF32(1 / MAHALANOBIS_TEMPERATURE)), 1);
   });
