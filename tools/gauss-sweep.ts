@@ -62,7 +62,10 @@ const graph = buildEvalGraph({
   forward: ({ params, x }) => ({ features: classifierForward(spec, params, x, classes).features }),
 });
 const evaluator = await EvalSession.create(graph, protocol.evalBatchSize, inputShape, { threads: integerArg(flags.threads, '--threads', 0) || undefined });
-const p = await predict(evaluator, validation, state.weights, { labelMap: buildLabelMap(seen, train.classNames.length), indices: indicesOfClasses(validation, seen) });
+const p = await predict(evaluator, validation, state.weights, {
+  labelMap: buildLabelMap(seen, train.classNames.length),
+  indices: indicesOfClasses(validation, seen),
+});
 await evaluator.release();
 const featureSeconds = (performance.now() - started) / 1000;
 const features = p.outputs['features']!;
@@ -105,10 +108,14 @@ if (flags.json) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   const pct = (v: number) => (v * 100).toFixed(2);
-  process.stdout.write(`validation: ${p.count} held-out images (${protocol.validationFraction} of the training set), features in ${featureSeconds.toFixed(1)} s\n`);
+  process.stdout.write(
+    `validation: ${p.count} held-out images (${protocol.validationFraction} of the training set), features in ${featureSeconds.toFixed(1)} s\n`,
+  );
   process.stdout.write(`prior  shrinkage  avg. inc. acc.  per phase\n`);
   for (const r of rows) {
-    process.stdout.write(`${String(r.priorStrength).padStart(6)}  ${String(r.shrinkage).padStart(9)}  ${pct(r.averageIncrementalAccuracy).padStart(14)}  ${r.phases.map(pct).join(' / ')}\n`);
+    process.stdout.write(
+      `${String(r.priorStrength).padStart(6)}  ${String(r.shrinkage).padStart(9)}  ${pct(r.averageIncrementalAccuracy).padStart(14)}  ${r.phases.map(pct).join(' / ')}\n`,
+    );
   }
   process.stdout.write(`best: priorStrength ${best.priorStrength}, shrinkage ${best.shrinkage} (${pct(best.averageIncrementalAccuracy)}%)\n`);
 }

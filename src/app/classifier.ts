@@ -6,15 +6,17 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { decodeModel, encodeModel, type ModelProto } from '../graph/onnx-proto.js';
 import { createBackend, type Backend, type BackendOptions } from '../runtime/backend.js';
-import {
-  FEATURES_OUTPUT,
-  inputNameOf,
-  parseModelInfo,
-  PROBABILITIES_OUTPUT,
-  type InferenceModelInfo,
-} from '../export/metadata.js';
+import { FEATURES_OUTPUT, inputNameOf, parseModelInfo, PROBABILITIES_OUTPUT, type InferenceModelInfo } from '../export/metadata.js';
 import { packInput, resizePixels, rotatePixels, toPixels, type ImageInput, type Pixels } from './image.js';
-import { appendClassifierRows, appendClassStatistics, checkModelConsistency, classifierRotations, classifierWeight, mahalanobisStatistics, prototypeOf } from './model-edit.js';
+import {
+  appendClassifierRows,
+  appendClassStatistics,
+  checkModelConsistency,
+  classifierRotations,
+  classifierWeight,
+  mahalanobisStatistics,
+  prototypeOf,
+} from './model-edit.js';
 
 export type { ImageInput, ImageDataLike, ShapedPixels, PixelArray } from './image.js';
 export type { InferenceModelInfo, InputLayout } from '../export/metadata.js';
@@ -202,7 +204,9 @@ export class Classifier<I = ImageInput> {
   async addClasses(classes: readonly NewClass[]): Promise<void> {
     if (!Array.isArray(classes) || classes.length === 0) throw new TypeError('addClasses expects a non-empty array of {label, images}');
     const statistics = this.infoValue.readout.kind === 'mahalanobis';
-    if (!statistics && this.infoValue.head !== 'cosine') throw new Error(`classes can be added only to models with a cosine classifier or Gaussian class statistics; this one has a ${this.infoValue.head} head`);
+    if (!statistics && this.infoValue.head !== 'cosine') {
+      throw new Error(`classes can be added only to models with a cosine classifier or Gaussian class statistics; this one has a ${this.infoValue.head} head`);
+    }
     const seen = new Set(this.infoValue.classNames);
     for (const c of classes) {
       if (typeof c?.label !== 'string' || c.label.trim() === '') throw new TypeError('every new class needs a non-empty string label');
@@ -228,7 +232,9 @@ export class Classifier<I = ImageInput> {
         const out = (await this.runAll(r === 0 ? pixels : pixels.map((p) => rotatePixels(p, r)))).features;
         const bad = out.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) {
-          throw new Error(`class "${c.label}": image ${Math.floor(bad / dim)}: the model computed non-finite features from it; the model's weights are damaged (export it again from a good checkpoint)`);
+          throw new Error(
+            `class "${c.label}": image ${Math.floor(bad / dim)}: the model computed non-finite features from it; the model's weights are damaged (export it again from a good checkpoint)`,
+          );
         }
         perRotation.set(r, out);
       }
@@ -239,10 +245,15 @@ export class Classifier<I = ImageInput> {
     const labels = classes.map((c) => c.label);
     let info: InferenceModelInfo;
     if (statistics) {
-      info = appendClassStatistics(model, this.infoValue, features.map((f) => f.get(0)!), labels);
+      info = appendClassStatistics(
+        model,
+        this.infoValue,
+        features.map((f) => f.get(0)!),
+        labels,
+      );
     } else {
       const rows = new Map(rotations.map((r) => [r, new Float32Array(classes.length * dim)]));
-      features.forEach((f, i) => rotations.forEach((r) => rows.get(r)!.set(prototypeOf(f.get(r)!, dim), i * dim)));
+      for (const [i, f] of features.entries()) for (const r of rotations) rows.get(r)!.set(prototypeOf(f.get(r)!, dim), i * dim);
       info = appendClassifierRows(model, this.infoValue, rows, labels);
     }
     const bytes = encodeModel(model);

@@ -35,7 +35,10 @@ export interface Pixels {
 function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'object') return `an object with keys ${Object.keys(x as object).slice(0, 6).join(', ') || '(none)'}`;
+  if (typeof x === 'object') {
+    const keys = Object.keys(x as object).slice(0, 6);
+    return `an object with keys ${keys.join(', ') || '(none)'}`;
+  }
   return typeof x;
 }
 
@@ -58,8 +61,10 @@ export function toPixels(image: unknown): Pixels {
   let channels: number;
   if ('shape' in image) {
     const shape = (image as ShapedPixels).shape;
-    if (!Array.isArray(shape) || (shape.length !== 2 && shape.length !== 3)) throw new TypeError('image shape must be [height, width] or [height, width, channels]');
-    [height, width, channels = 1] = shape as number[];
+    if (!Array.isArray(shape) || (shape.length !== 2 && shape.length !== 3)) {
+      throw new TypeError('image shape must be [height, width] or [height, width, channels]');
+    }
+    [height, width, channels = 1] = shape as [number, number, number?];
   } else if ('width' in image && 'height' in image) {
     width = (image as ImageDataLike).width;
     height = (image as ImageDataLike).height;
@@ -67,7 +72,10 @@ export function toPixels(image: unknown): Pixels {
   } else {
     throw new TypeError('an image needs width and height, or a shape');
   }
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new TypeError(`image ${name} must be a non-negative integer, got ${String(v)}`);
   }
   if (width === 0 || height === 0) throw new RangeError(`the image has zero size (${width}x${height})`);

@@ -49,13 +49,21 @@ export function classifierWeight(model: ModelProto, rotation = 0): { data: Float
  * the pooled covariance [dim, dim] that new classes' covariances are shrunk towards.
  * @example const { classes, dim } = mahalanobisStatistics(decodeModel(bytes));
  */
-export function mahalanobisStatistics(model: ModelProto): { means: Float32Array; precisions: Float32Array; pooled: Float32Array; classes: number; dim: number } {
+export function mahalanobisStatistics(model: ModelProto): {
+  means: Float32Array;
+  precisions: Float32Array;
+  pooled: Float32Array;
+  classes: number;
+  dim: number;
+} {
   const means = initializerOf(model, MAHALANOBIS_MEANS, 2, '[classes, dim]');
   const [classes, dim] = means.dims as [number, number];
   const precisions = initializerOf(model, MAHALANOBIS_PRECISIONS, 3, '[classes, dim, dim]');
   const pooled = initializerOf(model, MAHALANOBIS_POOLED_COVARIANCE, 2, '[dim, dim]');
   if (precisions.dims.join() !== [classes, dim, dim].join() || pooled.dims.join() !== [dim, dim].join()) {
-    throw new Error(`the Gaussian statistics do not fit together: means [${means.dims.join(', ')}], precisions [${precisions.dims.join(', ')}], pooled covariance [${pooled.dims.join(', ')}]`);
+    throw new Error(
+      `the Gaussian statistics do not fit together: means [${means.dims.join(', ')}], precisions [${precisions.dims.join(', ')}], pooled covariance [${pooled.dims.join(', ')}]`,
+    );
   }
   return { means: means.data, precisions: precisions.data, pooled: pooled.data, classes, dim };
 }
@@ -83,12 +91,16 @@ export function checkModelConsistency(model: ModelProto, info: InferenceModelInf
   }
   for (const classes of counts) {
     if (classes !== names) {
-      throw new Error(`${source} is inconsistent: its metadata names ${names} classes but its classifier has ${classes} outputs (the file was edited or damaged); ${again}`);
+      throw new Error(
+        `${source} is inconsistent: its metadata names ${names} classes but its classifier has ${classes} outputs (the file was edited or damaged); ${again}`,
+      );
     }
   }
   const width = Number(model.graph.output.find((o) => o.name === PROBABILITIES_OUTPUT)?.type?.tensor_type?.shape?.dim?.[1]?.dim_value ?? 0);
   if (width > 0 && width !== names) {
-    throw new Error(`${source} is inconsistent: its metadata names ${names} classes but its output "${PROBABILITIES_OUTPUT}" has ${width} (the file was edited or damaged); ${again}`);
+    throw new Error(
+      `${source} is inconsistent: its metadata names ${names} classes but its output "${PROBABILITIES_OUTPUT}" has ${width} (the file was edited or damaged); ${again}`,
+    );
   }
   for (const t of model.graph.initializer) {
     if (t.data_type !== DataType.FLOAT) continue;
@@ -100,7 +112,9 @@ export function checkModelConsistency(model: ModelProto, info: InferenceModelInf
     }
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i]!)) {
-        throw new Error(`${source}: weight ${t.name} holds ${data[i]} values; the model is damaged or its training diverged: ${again}, or train again with a lower learning rate`);
+        throw new Error(
+          `${source}: weight ${t.name} holds ${data[i]} values; the model is damaged or its training diverged: ${again}, or train again with a lower learning rate`,
+        );
       }
     }
   }
@@ -169,7 +183,12 @@ export function appendClassifierRows(
  * count, then ridged), so that one image already gives a positive-definite covariance.
  * @example const { mean, precision } = classStatisticsOf(features, 64, pooled, { priorStrength: 20, shrinkage: 0.1 });
  */
-export function classStatisticsOf(features: Float32Array, dim: number, pooled: ArrayLike<number>, options: ShrinkageOptions): { mean: Float32Array; precision: Float32Array } {
+export function classStatisticsOf(
+  features: Float32Array,
+  dim: number,
+  pooled: ArrayLike<number>,
+  options: ShrinkageOptions,
+): { mean: Float32Array; precision: Float32Array } {
   const n = features.length / dim;
   if (!Number.isInteger(n) || n < 1) throw new Error('class statistics need at least one feature row');
   const m = classMoments(features, new Int32Array(n), dim, [0]);
@@ -184,7 +203,12 @@ export function classStatisticsOf(features: Float32Array, dim: number, pooled: A
  * dimension and metadata. Old classes' statistics stay bit-identical. Mutates and returns `model`'s info.
  * @example appendClassStatistics(model, info, [mugFeatures], ['Mug']);
  */
-export function appendClassStatistics(model: ModelProto, info: InferenceModelInfo, features: readonly Float32Array[], labels: readonly string[]): InferenceModelInfo {
+export function appendClassStatistics(
+  model: ModelProto,
+  info: InferenceModelInfo,
+  features: readonly Float32Array[],
+  labels: readonly string[],
+): InferenceModelInfo {
   const readout = info.readout;
   if (readout.kind !== 'mahalanobis') throw new Error('the model does not read out with Gaussian class statistics');
   if (features.length !== labels.length) throw new Error(`${labels.length} new classes need ${labels.length} feature blocks, got ${features.length}`);
@@ -218,9 +242,6 @@ function withClasses(model: ModelProto, info: InferenceModelInfo, total: number,
     classNames: [...info.classNames, ...labels],
     addedClasses: [...info.addedClasses, ...labels],
   };
-  model.metadata_props = [
-    ...formatModelInfo(updated),
-    ...(model.metadata_props ?? []).filter((p) => !p.key.startsWith('onnx_cil.')),
-  ];
+  model.metadata_props = [...formatModelInfo(updated), ...(model.metadata_props ?? []).filter((p) => !p.key.startsWith('onnx_cil.'))];
   return updated;
 }

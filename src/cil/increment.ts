@@ -54,7 +54,9 @@ export interface IncrementResult {
  */
 export async function incrementModel(opts: IncrementOptions, hooks: TrainHooks & { onInfo?(message: string): void } = {}): Promise<IncrementResult> {
   if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) throw new Error(`the seed must be an integer, got ${opts.seed}`);
-  if (opts.epochsScale !== undefined && !(Number.isFinite(opts.epochsScale) && opts.epochsScale > 0)) throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
+  if (opts.epochsScale !== undefined && !(Number.isFinite(opts.epochsScale) && opts.epochsScale > 0)) {
+    throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
+  }
   const source = resolveCheckpointPath(opts.from);
   const { meta, state } = loadCilCheckpoint(source);
   const phase = meta.phase + 1;
@@ -89,7 +91,9 @@ async function learnClasses(
   if (wanted.length === 0) throw new Error('no classes to add');
   const known = new Set(meta.classNames);
   const already = wanted.filter((c) => known.has(c));
-  if (already.length) throw new Error(`the model already knows ${already.map((c) => `"${c}"`).join(', ')}; give only new classes (it knows: ${meta.classNames.join(', ')})`);
+  if (already.length) {
+    throw new Error(`the model already knows ${already.map((c) => `"${c}"`).join(', ')}; give only new classes (it knows: ${meta.classNames.join(', ')})`);
+  }
   if (new Set(wanted).size !== wanted.length) throw new Error(`a class is listed twice in ${wanted.join(', ')}`);
   const [channels, height, width] = meta.inputShape;
   const data = await loadImageFolder(opts.data, {
@@ -132,7 +136,9 @@ async function learnClasses(
     bnMode: protocol.laterPhaseBn,
     seed: phaseSeed(protocol.seed, phase),
   };
-  hooks.onInfo?.(`adding ${wanted.length} class${wanted.length > 1 ? 'es' : ''} (${wanted.join(', ')}; ${data.count} images) to the ${oldClasses} of ${source}`);
+  hooks.onInfo?.(
+    `adding ${wanted.length} class${wanted.length > 1 ? 'es' : ''} (${wanted.join(', ')}; ${data.count} images) to the ${oldClasses} of ${source}`,
+  );
   await learner.beforePhase(phaseData);
   const stats = await learner.train(phaseData, hooks);
   await learner.afterPhase(phaseData);

@@ -229,7 +229,10 @@ export class IncrementalLearner {
       if (!old) throw new Error(`the model has no ${name}`);
       const rows =
         prototypes?.get(head.rotation) ??
-        initialValue({ name: `${name}.phase${data.phase}`, shape: [data.newClasses, this.featureDim], init: { kind: 'uniform', bound: 1 / Math.sqrt(this.featureDim) } }, this.setup.seed);
+        initialValue(
+          { name: `${name}.phase${data.phase}`, shape: [data.newClasses, this.featureDim], init: { kind: 'uniform', bound: 1 / Math.sqrt(this.featureDim) } },
+          this.setup.seed,
+        );
       return [name, appendRows(old, rows)] as const;
     });
     for (const [name, w] of grown) this.state.weights.set(name, w);
@@ -342,7 +345,12 @@ export class IncrementalLearner {
   async completeStatistics(data: PhaseData): Promise<boolean> {
     if (!this.policy.classStatistics || (this.state.statistics?.counts.length ?? 0) >= data.oldClasses + data.newClasses) return false;
     const p = await this.run(data.train, data.newIndices, data.labelMap);
-    this.addStatistics(p.outputs['features']!, p.targets, data.oldClasses, Array.from({ length: data.newClasses }, (_, i) => data.oldClasses + i));
+    this.addStatistics(
+      p.outputs['features']!,
+      p.targets,
+      data.oldClasses,
+      Array.from({ length: data.newClasses }, (_, i) => data.oldClasses + i),
+    );
     return true;
   }
 

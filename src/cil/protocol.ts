@@ -84,7 +84,11 @@ export function presetsFolder(): string {
 
 function readPresets(): ReadonlyMap<string, Protocol> {
   const dir = presetsFolder();
-  const entries = existsSync(dir) ? readdirSync(dir).filter((f) => ['.yaml', '.yml'].includes(extname(f))).sort() : [];
+  const entries = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => ['.yaml', '.yml'].includes(extname(f)))
+        .sort()
+    : [];
   const presets = new Map<string, Protocol>();
   for (const file of entries) {
     const name = basename(file, extname(file));
@@ -141,7 +145,9 @@ export function resolveClassOrder(order: ClassOrder, classCount: number): number
 export function phaseGroups(protocol: Pick<Protocol, 'baseClasses' | 'increment' | 'incrementalPhases'>, order: readonly number[]): number[][] {
   const needed = protocol.baseClasses + protocol.increment * protocol.incrementalPhases;
   if (needed > order.length) {
-    throw new Error(`the protocol needs ${needed} classes (${protocol.baseClasses} + ${protocol.incrementalPhases} x ${protocol.increment}); the data has ${order.length}`);
+    throw new Error(
+      `the protocol needs ${needed} classes (${protocol.baseClasses} + ${protocol.incrementalPhases} x ${protocol.increment}); the data has ${order.length}`,
+    );
   }
   const groups = [order.slice(0, protocol.baseClasses)];
   for (let k = 0; k < protocol.incrementalPhases; k++) {

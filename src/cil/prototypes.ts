@@ -34,7 +34,10 @@ export function classPrototypes(features: Float32Array, targets: Int32Array, dim
   }
   classes.forEach((c, s) => {
     if (counts[s] === 0) throw new Error(`prototypes: class ${c} has no images`);
-    const mean = normalizeRow(sums[s]!.map((v) => v / counts[s]!), new Float64Array(dim));
+    const mean = normalizeRow(
+      sums[s]!.map((v) => v / counts[s]!),
+      new Float64Array(dim),
+    );
     for (let i = 0; i < dim; i++) out[s * dim + i] = mean[i]!;
   });
   return out;

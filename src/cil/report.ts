@@ -22,7 +22,18 @@ export interface ReportInput extends RunSummary {
   imagesPerSecond: number;
 }
 
-const CSV_COLUMNS = ['phase', 'classesSeen', 'accuracy', 'top5', 'ncmAccuracy', 'oldAccuracy', 'newAccuracy', 'trainSeconds', 'trainImages', 'imagesPerSecond'] as const;
+const CSV_COLUMNS = [
+  'phase',
+  'classesSeen',
+  'accuracy',
+  'top5',
+  'ncmAccuracy',
+  'oldAccuracy',
+  'newAccuracy',
+  'trainSeconds',
+  'trainImages',
+  'imagesPerSecond',
+] as const;
 
 /**
  * One CSV row per phase, plus one accuracy-matrix column per class group.
@@ -38,7 +49,7 @@ export function metricsCsv(result: Pick<ReportInput, 'phases'>): string {
     ...readouts.map((r) => (p.readouts?.[r] === undefined ? '' : String(p.readouts[r]))),
     ...Array.from({ length: groups }, (_, g) => (g < p.groupAccuracy.length ? String(p.groupAccuracy[g]) : '')),
   ]);
-  return [header, ...rows].map((r) => r.join(',')).join('\n') + '\n';
+  return `${[header, ...rows].map((r) => r.join(',')).join('\n')}\n`;
 }
 
 /**

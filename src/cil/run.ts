@@ -114,7 +114,11 @@ export function phaseZeroIdentity(methodName: string, methodConfig: Record<strin
   const { policy } = resolveMethod(methodName, methodConfig);
   if (!policy.model && !policy.basePhaseLoss) return 'single-head cross-entropy';
   const laterOnly = new Set(Object.keys(SpbConfigSchema.shape));
-  return `${methodName} ${JSON.stringify(Object.entries(methodConfig).filter(([k]) => !laterOnly.has(k)).sort(([a], [b]) => a.localeCompare(b)))}`;
+  return `${methodName} ${JSON.stringify(
+    Object.entries(methodConfig)
+      .filter(([k]) => !laterOnly.has(k))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  )}`;
 }
 
 /** Phase 0 of another run, after checking that it was trained exactly as this run's phase 0 would be. */
@@ -127,7 +131,9 @@ function loadSharedBase(
   const { meta, state } = loadCilCheckpoint(join(runDir, RUN_FILES.phase(0)));
   const theirs = phaseZeroIdentity(meta.method, meta.methodConfig);
   const ours = phaseZeroIdentity(method.name, method.config);
-  if (theirs !== ours) throw new Error(`--base-from ${runDir}: its phase 0 was trained by ${meta.method} (${theirs}); ${method.name} trains phase 0 differently (${ours})`);
+  if (theirs !== ours) {
+    throw new Error(`--base-from ${runDir}: its phase 0 was trained by ${meta.method} (${theirs}); ${method.name} trains phase 0 differently (${ours})`);
+  }
   const phase0 = (p: Protocol, scale: number) =>
     JSON.stringify({
       data: p.data,
@@ -142,9 +148,13 @@ function loadSharedBase(
       scale,
     });
   if (phase0(meta.protocol, meta.epochsScale) !== phase0(protocol, epochsScale)) {
-    throw new Error(`--base-from ${runDir}: its phase 0 was trained with other data, model, class order, base schedule, seed, validation split or epochs scale`);
+    throw new Error(
+      `--base-from ${runDir}: its phase 0 was trained with other data, model, class order, base schedule, seed, validation split or epochs scale`,
+    );
   }
-  return { state: { ...state, teacher: null }, evaluation: meta.evaluations[0]!, wallSeconds: (meta as { wallSeconds?: number }).wallSeconds ?? 0 };
+  const evaluation = meta.evaluations?.[0];
+  if (!evaluation) throw new Error(`--base-from ${runDir}: ${RUN_FILES.phase(0)} records no phase-0 evaluation (the file was edited or damaged)`);
+  return { state: { ...state, teacher: null }, evaluation, wallSeconds: (meta as { wallSeconds?: number }).wallSeconds ?? 0 };
 }
 
 /**
@@ -154,14 +164,20 @@ function loadSharedBase(
 function checkPhaseFiles(outDir: string, completedPhases: number): void {
   for (let phase = 0; phase < completedPhases; phase++) {
     const path = join(outDir, RUN_FILES.phase(phase));
-    if (!existsSync(path)) throw new Error(`cannot resume: ${path} is missing (phase ${phase} finished earlier); restore it, or start the run again with --force`);
+    if (!existsSync(path)) {
+      throw new Error(`cannot resume: ${path} is missing (phase ${phase} finished earlier); restore it, or start the run again with --force`);
+    }
     let saved: CilCheckpointMeta;
     try {
       saved = loadCilCheckpoint(path).meta;
     } catch (err) {
-      throw new Error(`cannot resume: ${path} is damaged (${(err as Error).message.replace(/; restore it.*$/, '')}); restore it, or start the run again with --force`);
+      throw new Error(
+        `cannot resume: ${path} is damaged (${(err as Error).message.replace(/; restore it.*$/, '')}); restore it, or start the run again with --force`,
+      );
     }
-    if (saved.phase !== phase) throw new Error(`cannot resume: ${path} holds phase ${saved.phase}, not phase ${phase}; restore it, or start the run again with --force`);
+    if (saved.phase !== phase) {
+      throw new Error(`cannot resume: ${path} holds phase ${saved.phase}, not phase ${phase}; restore it, or start the run again with --force`);
+    }
   }
 }
 
@@ -173,7 +189,9 @@ function checkPhaseFiles(outDir: string, completedPhases: number): void {
  */
 export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   if (!Number.isSafeInteger(opts.protocol.seed)) throw new Error(`the seed must be an integer, got ${opts.protocol.seed}`);
-  if (opts.epochsScale !== undefined && !(Number.isFinite(opts.epochsScale) && opts.epochsScale > 0)) throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
+  if (opts.epochsScale !== undefined && !(Number.isFinite(opts.epochsScale) && opts.epochsScale > 0)) {
+    throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
+  }
   if (opts.resume && opts.force) throw new Error('resume continues the run in the folder and force replaces it: give one of them');
   resolveMethod(opts.method, opts.methodConfig);
   prepareOutputFolder(opts.outDir);
@@ -203,7 +221,9 @@ function prepareRunFolder(opts: RunOptions, config: RunConfig, hooks: RunHooks):
   }
   const existing = runOutputsIn(opts.outDir);
   if (existing.length && !opts.force) {
-    throw new Error(`${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`);
+    throw new Error(
+      `${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`,
+    );
   }
   if (existing.length) {
     removeRunOutputs(opts.outDir);
@@ -262,10 +282,19 @@ function startingPoint(opts: RunOptions, config: RunConfig, resuming: boolean, h
     const saved = loadCilCheckpoint(join(opts.outDir, RUN_FILES.latest));
     checkPhaseFiles(opts.outDir, saved.meta.progress.completedPhases);
     const progress = saved.meta.progress;
-    hooks.onInfo?.(progress.current ? `resuming phase ${progress.current.phase} after epoch ${progress.current.completedEpochs}` : `resuming at phase ${progress.completedPhases}`);
-    return { state: saved.state, evaluations: saved.meta.evaluations, progress, wallBefore: (saved.meta as CilCheckpointMeta & { wallSeconds?: number }).wallSeconds ?? 0 };
+    hooks.onInfo?.(
+      progress.current
+        ? `resuming phase ${progress.current.phase} after epoch ${progress.current.completedEpochs}`
+        : `resuming at phase ${progress.completedPhases}`,
+    );
+    return {
+      state: saved.state,
+      evaluations: saved.meta.evaluations,
+      progress,
+      wallBefore: (saved.meta as CilCheckpointMeta & { wallSeconds?: number }).wallSeconds ?? 0,
+    };
   }
-  writeFileAtomic(join(opts.outDir, RUN_FILES.config), JSON.stringify(config, null, 2) + '\n');
+  writeFileAtomic(join(opts.outDir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   if (!opts.baseFrom) return { state: emptyLearnerState(), evaluations: [], progress: { completedPhases: 0, current: null }, wallBefore: 0 };
   const base = loadSharedBase(opts.baseFrom, config.protocol, config.epochsScale, { name: config.method, config: config.methodConfig });
   hooks.onInfo?.(`reusing phase 0 of ${opts.baseFrom}`);
@@ -439,9 +468,15 @@ async function finishRun(run: ProtocolRun): Promise<RunResult> {
     device: opts.device ?? 'cpu',
     outDir: opts.outDir,
   };
-  writeFileAtomic(join(opts.outDir, RUN_FILES.metricsJson), JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(join(opts.outDir, RUN_FILES.metricsJson), `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(join(opts.outDir, RUN_FILES.metricsCsv), metricsCsv(result));
-  writeFileAtomic(join(opts.outDir, RUN_FILES.report), await renderReport(result, run.groups.map((g) => g.map((c) => train.classNames[c]!))));
+  writeFileAtomic(
+    join(opts.outDir, RUN_FILES.report),
+    await renderReport(
+      result,
+      run.groups.map((g) => g.map((c) => train.classNames[c]!)),
+    ),
+  );
   return result;
 }
 

@@ -140,7 +140,6 @@ export const singleHeadVariant: ModelVariant = Object.freeze({
   },
 });
 
-
 /**
  * What an exported model computes from the backbone's features, i.e. its `probabilities` output.
  * - `classifier`: the cosine classifier heads, each on the images rotated by its rotation; one head gives the

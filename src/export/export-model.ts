@@ -72,6 +72,10 @@ function requireMeta(meta: Partial<ModelMeta>): ModelMeta {
   const missing = (['model', 'head', 'classNames', 'inputShape', 'mean', 'std'] as const).filter((k) => meta[k] === undefined);
   if (missing.length) throw new Error(`the checkpoint's metadata lacks ${missing.join(', ')}; it was not written by an onnx-cil training run`);
   if (!Array.isArray(meta.classNames) || meta.classNames.length === 0) throw new Error('the checkpoint names no classes');
+  const channels = meta.inputShape?.[0];
+  if (!Array.isArray(meta.mean) || !Array.isArray(meta.std) || meta.mean.length !== channels || meta.std.length !== channels) {
+    throw new Error(`the checkpoint's metadata needs one mean and std per input channel (${channels}), it has ${meta.mean?.length} and ${meta.std?.length}`);
+  }
   return meta as ModelMeta;
 }
 
@@ -91,7 +95,7 @@ function preprocess(g: GraphBuilder, layout: InputLayout, meta: ModelMeta): Valu
   for (let out = 0; out < c; out++) {
     const scale = 1 / (255 * meta.std[out]!);
     if (k === c) mix[out * c + out] = scale;
-    else if (c === 1) LUMA_WEIGHTS.forEach((l, i) => (mix[i * c] = l * scale));
+    else if (c === 1) for (const [i, l] of LUMA_WEIGHTS.entries()) mix[i * c] = l * scale;
     else mix[out * c + out] = scale; // RGBA -> RGB: channel i of 4 feeds channel i of 3; alpha row stays 0
   }
   const shift = Float32Array.from(meta.mean.map((m, i) => -m / meta.std[i]!));
@@ -118,11 +122,11 @@ function exportedReadout(raw: Partial<ModelMeta> & RunMetaExtras, meta: ModelMet
 const DOCS = {
   'float32-nchw': (c: number, h: number, w: number, meta: ModelMeta) =>
     `Images as float32 [batch, ${c}, ${h}, ${w}] (NCHW), already normalised: (pixel / 255 - mean) / std per channel with mean ${JSON.stringify(meta.mean)} and std ${JSON.stringify(meta.std)}.`,
-  'uint8-nhwc': (c: number, h: number, w: number) =>
-    `Raw pixels as uint8 [batch, ${h}, ${w}, ${c}] (NHWC, 0-255); normalisation happens inside the model.`,
+  'uint8-nhwc': (c: number, h: number, w: number) => `Raw pixels as uint8 [batch, ${h}, ${w}, ${c}] (NHWC, 0-255); normalisation happens inside the model.`,
   'uint8-rgba': (c: number, h: number, w: number) =>
     `Raw RGBA pixels as uint8 [batch, ${h}, ${w}, 4] (what a canvas ImageData holds); alpha is ignored` +
-    (c === 1 ? ', grayscale is BT.601 luma 0.299 R + 0.587 G + 0.114 B' : '') + '; normalisation happens inside the model.',
+    (c === 1 ? ', grayscale is BT.601 luma 0.299 R + 0.587 G + 0.114 B' : '') +
+    '; normalisation happens inside the model.',
 } as const;
 
 /**
@@ -135,7 +139,7 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
   const layout = opts.input ?? 'float32-nchw';
   const raw = checkpoint.meta as Partial<ModelMeta> & RunMetaExtras;
   const meta = requireMeta(raw);
-  const method = raw.method ?? (raw.kind === 'classifier' ? 'supervised' : raw.kind ?? 'unknown');
+  const method = raw.method ?? (raw.kind === 'classifier' ? 'supervised' : (raw.kind ?? 'unknown'));
   const spec = getModelSpec(meta.model);
   const [c, h, w] = meta.inputShape;
   const classes = meta.classNames.length;
@@ -148,7 +152,11 @@ export function exportModel(checkpoint: CheckpointContents<object>, opts: Export
   const built = readout.kind === 'mahalanobis' ? mahalanobisReadout(ctx, readout.shrinkage) : classifierReadout(ctx, readout.heads);
   g.output(built.probabilities, PROBABILITIES_OUTPUT, built.probabilitiesDoc);
   const d = built.features.shape[1]!;
-  g.output(built.features, FEATURES_OUTPUT, `L2-normalised feature vector [batch, ${d}] of the backbone (global-average-pooled), the space class prototypes live in.`);
+  g.output(
+    built.features,
+    FEATURES_OUTPUT,
+    `L2-normalised feature vector [batch, ${d}] of the backbone (global-average-pooled), the space class prototypes live in.`,
+  );
 
   const accuracy = opts.accuracy ?? raw.accuracy ?? raw.testAccuracy;
   const info: InferenceModelInfo = {

@@ -29,7 +29,7 @@ export function foldBatchNorm(model: ModelProto): number {
   for (const bn of g.node) {
     if (bn.op_type !== 'BatchNormalization' || bn.output.length !== 1) continue;
     const conv = producer.get(bn.input[0]!);
-    if (!conv || conv.op_type !== 'Conv' || consumers.get(conv.output[0]!) !== 1) continue;
+    if (conv?.op_type !== 'Conv' || consumers.get(conv.output[0]!) !== 1) continue;
     const [, scaleName, biasName, meanName, varName] = bn.input;
     const params = [conv.input[1], scaleName, biasName, meanName, varName].map((n) => (n ? inits.get(n) : undefined));
     if (params.some((p) => !p)) continue;

@@ -154,7 +154,9 @@ export function parseModelInfo(props: readonly { key: string; value: string }[],
   const map = new Map(props.map((p) => [p.key, p.value]));
   const format = map.get(META_KEYS.format);
   if (format !== INFERENCE_FORMAT) {
-    const hint = map.has('onnx_cil.checkpoint') ? ' It is a training checkpoint: make an inference model with `onnx-cil export --from CHECKPOINT --out model.onnx`.' : '';
+    const hint = map.has('onnx_cil.checkpoint')
+      ? ' It is a training checkpoint: make an inference model with `onnx-cil export --from CHECKPOINT --out model.onnx`.'
+      : '';
     throw new Error(`${source} is not an onnx-cil inference model (metadata ${META_KEYS.format} is missing).${hint}`);
   }
   const formatVersion = Number(map.get(META_KEYS.formatVersion) ?? NaN);

@@ -59,7 +59,11 @@ export interface BuiltReadout {
 function headWeights(state: StateDict, prefix: string, name: string, size: number, what: string): Float32Array {
   const data = state.get(`${prefix}.${name}`);
   if (!data) throw new Error(`the checkpoint has no ${prefix}.${name} (${what})`);
-  if (data.length !== size) throw new Error(`the checkpoint is inconsistent: ${prefix}.${name} (${what}) has ${data.length} values where the class names in its metadata need ${size} (the file was edited or damaged)`);
+  if (data.length !== size) {
+    throw new Error(
+      `the checkpoint is inconsistent: ${prefix}.${name} (${what}) has ${data.length} values where the class names in its metadata need ${size} (the file was edited or damaged)`,
+    );
+  }
   return data;
 }
 
@@ -169,7 +173,11 @@ export function mahalanobisReadout(ctx: ReadoutContext, options: ShrinkageOption
   const stat = (key: string, size: number): Float32Array => {
     const data = state.get(key);
     if (!data) throw new Error(`the checkpoint has no ${key}: its method reads out with class statistics, but it holds none (the file was edited or damaged)`);
-    if (data.length !== size) throw new Error(`the checkpoint is inconsistent: ${key} has ${data.length} values where ${classes} classes of ${d} features need ${size} (the file was edited or damaged)`);
+    if (data.length !== size) {
+      throw new Error(
+        `the checkpoint is inconsistent: ${key} has ${data.length} values where ${classes} classes of ${d} features need ${size} (the file was edited or damaged)`,
+      );
+    }
     return data;
   };
   const counts = stat(STATISTICS_KEYS.counts, classes);

@@ -10,7 +10,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { getDatasetSpec, loadDataset } from '../data/registry.js';
 import { crossEntropy } from '../nn/functional.js';
 import { HEADS } from '../nn/heads.js';
-import { buildBackbone, featureDim, getModelSpec } from '../nn/models.js';
+import { buildBackbone, getModelSpec } from '../nn/models.js';
 import type { ParamSource, StateDict } from '../nn/params.js';
 import type { Device } from '../runtime/backend.js';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/atomic-file.js';
@@ -138,7 +138,9 @@ function savedTrainConfig(outDir: string): unknown {
     throw new Error(`${path} is unreadable; delete it or start again with --force`);
   }
   if (raw && typeof raw === 'object' && 'protocol' in raw) {
-    throw new Error(`${outDir} holds a class-incremental run (written by \`onnx-cil run\`), not a \`train\` run; continue it with \`onnx-cil run --resume --out ${outDir}\`, or choose another --out`);
+    throw new Error(
+      `${outDir} holds a class-incremental run (written by \`onnx-cil run\`), not a \`train\` run; continue it with \`onnx-cil run --resume --out ${outDir}\`, or choose another --out`,
+    );
   }
   return raw;
 }
@@ -161,7 +163,9 @@ export async function trainClassifier(cfg: TrainConfig, opts: TrainOutputOptions
     const existing = runOutputsIn(opts.outDir);
     if (existing.length && !opts.resume) {
       if (!opts.force) {
-        throw new Error(`${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`);
+        throw new Error(
+          `${opts.outDir} already holds a run (${existing.slice(0, 3).join(', ')}); pass --resume to continue it, --force to replace it, or choose another --out`,
+        );
       }
       removeRunOutputs(opts.outDir);
       opts.onInfo?.(`--force: removed the previous run in ${opts.outDir}`);
@@ -174,7 +178,12 @@ export async function trainClassifier(cfg: TrainConfig, opts: TrainOutputOptions
 }
 
 /** A new run's metadata, or the checkpoint of the run in the folder when resuming (which must match `cfg`). */
-function startOrResume(cfg: TrainConfig, train: ImageDataset, ckptPath: string, opts: TrainOutputOptions & TrainHooks): { state: StateDict; meta: ClassifierMeta } {
+function startOrResume(
+  cfg: TrainConfig,
+  train: ImageDataset,
+  ckptPath: string,
+  opts: TrainOutputOptions & TrainHooks,
+): { state: StateDict; meta: ClassifierMeta } {
   const fresh: ClassifierMeta = {
     kind: 'classifier',
     config: cfg,
@@ -197,11 +206,15 @@ function startOrResume(cfg: TrainConfig, train: ImageDataset, ckptPath: string, 
   }
   const saved = loadCheckpoint<ClassifierMeta>(ckptPath);
   if (saved.meta.kind !== 'classifier') {
-    throw new Error(`${ckptPath} was written by a "${String(saved.meta.kind)}" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`);
+    throw new Error(
+      `${ckptPath} was written by a "${String(saved.meta.kind)}" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`,
+    );
   }
   const was = saved.meta.config;
   for (const key of ['dataset', 'model', 'head', 'batchSize', 'seed', 'epochs'] as const) {
-    if (was[key] !== cfg[key]) throw new Error(`cannot resume: the checkpoint was trained with ${key}=${String(was[key])}, this run asks for ${String(cfg[key])}`);
+    if (was[key] !== cfg[key]) {
+      throw new Error(`cannot resume: the checkpoint was trained with ${key}=${String(was[key])}, this run asks for ${String(cfg[key])}`);
+    }
   }
   const meta = { ...saved.meta, config: cfg };
   opts.onInfo?.(`resuming from ${ckptPath} after epoch ${meta.completedEpochs}`);
@@ -268,7 +281,11 @@ async function runEpochs(
   const schedule = scheduleOf(cfg, perEpoch);
   const total = perEpoch * cfg.epochs;
   const dsSpec = getDatasetSpec(cfg.dataset);
-  const augment = { ...dsSpec.augment, ...(cfg.cropPadding !== undefined ? { padding: cfg.cropPadding } : {}), ...(cfg.flip !== undefined ? { flip: cfg.flip } : {}) };
+  const augment = {
+    ...dsSpec.augment,
+    ...(cfg.cropPadding !== undefined ? { padding: cfg.cropPadding } : {}),
+    ...(cfg.flip !== undefined ? { flip: cfg.flip } : {}),
+  };
   const evaluate = async () => {
     const p = await predict(evaluator, data.test, trainer.tensors(), { labelMap });
     return accuracy(p.outputs['logits']!, p.targets, classes);
@@ -317,7 +334,7 @@ async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainO
   const test = loadDataset(cfg.dataset, 'test', { dataPath: cfg.dataPath });
   const ckptPath = join(opts.outDir, 'checkpoint.onnx');
   const { state, meta } = startOrResume(cfg, train, ckptPath, opts);
-  writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  writeFileAtomic(join(opts.outDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   const sessions = await openSessions(cfg, train.classNames.length, [train.channels, train.height, train.width], state);
   const started = performance.now();
   let accuracies: { testAccuracy: number; trainAccuracy: number };
@@ -336,7 +353,7 @@ async function trainInFolder(cfg: TrainConfig, train: ImageDataset, opts: TrainO
     device: sessions.trainer.device,
     history: meta.history,
   };
-  writeFileAtomic(join(opts.outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(join(opts.outDir, 'metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
 
@@ -348,7 +365,9 @@ export function readRunConfig(outDir: string): TrainConfig | null {
   const raw = savedTrainConfig(outDir);
   if (raw === null) return null;
   const parsed = TrainConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${join(outDir, 'config.json')} does not hold a valid train config (${describeConfigIssues(parsed.error)}); start again with --force`);
+  if (!parsed.success) {
+    throw new Error(`${join(outDir, 'config.json')} does not hold a valid train config (${describeConfigIssues(parsed.error)}); start again with --force`);
+  }
   return parsed.data;
 }
 

@@ -18,16 +18,19 @@ test('phase 0 is shared between protocols that differ only after it (5- vs 10-ph
   const coarse = tinyProtocol(2, 6);
   coarse.increment = 2;
   const coarseRun = await runProtocol({ ...common, protocol: coarse, outDir: join(root, 'coarse') });
-  assert.deepEqual(coarseRun.phases.map((p) => p.classesSeen), [2, 4, 6]);
+  assert.deepEqual(
+    coarseRun.phases.map((p) => p.classesSeen),
+    [2, 4, 6],
+  );
 
   const fine = tinyProtocol(4, 6);
   const fineRun = await runProtocol({ ...common, protocol: fine, method: 'spb', outDir: join(root, 'fine'), baseFrom: join(root, 'coarse') });
-  assert.deepEqual(fineRun.phases.map((p) => p.classesSeen), [2, 3, 4, 5, 6]);
-  assert.deepEqual(fineRun.phases[0], coarseRun.phases[0], 'phase 0 is taken over, evaluation included');
   assert.deepEqual(
-    loadCilCheckpoint(join(root, 'fine', 'phase-0.onnx')).state.weights,
-    loadCilCheckpoint(join(root, 'coarse', 'phase-0.onnx')).state.weights,
+    fineRun.phases.map((p) => p.classesSeen),
+    [2, 3, 4, 5, 6],
   );
+  assert.deepEqual(fineRun.phases[0], coarseRun.phases[0], 'phase 0 is taken over, evaluation included');
+  assert.deepEqual(loadCilCheckpoint(join(root, 'fine', 'phase-0.onnx')).state.weights, loadCilCheckpoint(join(root, 'coarse', 'phase-0.onnx')).state.weights);
 
   // Whatever phase 0 depends on must match: base classes, base schedule, seed, class order.
   const moreBase = tinyProtocol(3, 6);
@@ -53,7 +56,10 @@ test('phase 0 is shared only between methods that train it identically', () => {
   assert.equal(resolveMethod('spb').policy.basePhaseLoss, undefined);
   assert.equal(phaseZeroIdentity('spb', {}), phaseZeroIdentity('ft', { classifierInit: 'prototype' }));
   assert.notEqual(phaseZeroIdentity('spb', {}), phaseZeroIdentity('spb-m', {}));
-  assert.equal(phaseZeroIdentity('spb-m', { distillation: false, readout: 'ensemble', rotations: 4 }), phaseZeroIdentity('spb-m', { readout: 'ensemble', rotations: 4 }));
+  assert.equal(
+    phaseZeroIdentity('spb-m', { distillation: false, readout: 'ensemble', rotations: 4 }),
+    phaseZeroIdentity('spb-m', { readout: 'ensemble', rotations: 4 }),
+  );
   assert.notEqual(phaseZeroIdentity('spb-i', { selfSupervised: 'rotation' }), phaseZeroIdentity('spb-i', { selfSupervised: 'contrastive' }));
 });
 
@@ -65,7 +71,10 @@ test('a validation run trains on part of the training images and evaluates on th
   protocol.validationFraction = 0.25;
   const run = await runProtocol({ protocol, preset: 'tiny', method: 'proto', dataPath: join(root, 'data'), threads: 1, workers: 0, outDir: join(root, 'run') });
   // 4 of every class's 16 training images are held out: 8, 12, 16 evaluation images as classes arrive (the test set has 4 per class).
-  assert.deepEqual(run.phases.map((p) => p.testImages), [8, 12, 16]);
+  assert.deepEqual(
+    run.phases.map((p) => p.testImages),
+    [8, 12, 16],
+  );
   // 12 training images per class remain: phase 0 trains on 24 of them per epoch (batches of 8).
   assert.equal(run.phases[0]!.trainImages, 2 * 24);
 });

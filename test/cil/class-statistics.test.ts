@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, shrunkCovariance, spdInverse, unitRows } from '../../src/nn/class-statistics.js';
+import {
+  classMoments,
+  mahalanobisParameters,
+  mahalanobisScores,
+  pooledCovariance,
+  shrunkCovariance,
+  spdInverse,
+  unitRows,
+} from '../../src/nn/class-statistics.js';
 
 function close(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-12, what = 'value'): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

@@ -69,13 +69,19 @@ test('gauss keeps Gaussian statistics of every class in its checkpoints and pred
   // Phase 0 trains exactly as proto's does; later phases train nothing.
   const g0 = loadCilCheckpoint(phaseFile(0)).state;
   assert.deepEqual(g0.weights, loadCilCheckpoint(join(root, 'proto', 'phase-0.onnx')).state.weights);
-  assert.deepEqual(gauss.phases.slice(1).map((p) => p.trainImages), [0, 0]);
+  assert.deepEqual(
+    gauss.phases.slice(1).map((p) => p.trainImages),
+    [0, 0],
+  );
   for (const p of gauss.phases) {
     assert.ok(p.readouts && typeof p.readouts['classifier'] === 'number', 'the cosine classifier is reported beside the Gaussian readout');
     for (const v of [p.accuracy, p.top5, ...p.groupAccuracy]) assert.ok(v >= 0 && v <= 1);
   }
   // proto's prediction is the cosine classifier with prototype rows: gauss reports the same as its classifier readout.
-  assert.deepEqual(gauss.phases.map((p) => p.readouts!['classifier']), proto.phases.map((p) => p.accuracy));
+  assert.deepEqual(
+    gauss.phases.map((p) => p.readouts!['classifier']),
+    proto.phases.map((p) => p.accuracy),
+  );
 
   // Statistics grow with the classes: counts per class, [C, D] means, [C, D, D] covariances, the base classes' pooled covariance.
   const s2 = loadCilCheckpoint(phaseFile(2)).state.statistics!;
@@ -103,9 +109,14 @@ test('a run reusing the phase 0 of a gauss run with other options reports that p
   const fmnist = { ...loadProtocol('fmnist-mini-b5-p5'), incrementalPhases: 0 };
   const base = { protocol: fmnist, preset: 'fmnist-mini-b5-p5', epochsScale: 0.125, threads: 1, workers: 0, method: 'gauss' };
   const first = await runProtocol({ ...base, outDir: join(root, 'fmnist-defaults') });
-  const other = await runProtocol({ ...base, methodConfig: { priorStrength: 0, shrinkage: 1 }, outDir: join(root, 'fmnist-other'), baseFrom: join(root, 'fmnist-defaults') });
+  const other = await runProtocol({
+    ...base,
+    methodConfig: { priorStrength: 0, shrinkage: 1 },
+    outDir: join(root, 'fmnist-other'),
+    baseFrom: join(root, 'fmnist-defaults'),
+  });
   assert.notEqual(other.phases[0]!.accuracy, first.phases[0]!.accuracy);
-  assert.equal(other.phases[0]!.trainSeconds, first.phases[0]!.trainSeconds, 'the training time stays the shared run\'s');
+  assert.equal(other.phases[0]!.trainSeconds, first.phases[0]!.trainSeconds, "the training time stays the shared run's");
   // Its own readout: what its exported phase 0 (options from its checkpoint) scores on the test images.
   const clf = await loadClassifier(exportModel(loadCheckpoint(join(root, 'fmnist-other', 'phase-0.onnx'))).bytes, { threads: 1 });
   const evaluation = await evaluateExportedModel(clf, loadDataset('fashion-mnist-mini', 'test'));
@@ -119,9 +130,22 @@ test('the exported model of a gauss run predicts what the learner predicts on ev
   const { test: testSet } = await loadProtocolData(protocol.data, data);
   // The learner's readout: Mahalanobis scores of its evaluation graph's features, as `evaluate` computes them.
   const { state } = loadCilCheckpoint(phaseFile(2));
-  const setup = { model: 'convnet', spec: getModelSpec('convnet'), inputShape: INPUT, backend: { threads: 1 }, evalBatchSize: 16, workers: 0, seed: protocol.seed };
+  const setup = {
+    model: 'convnet',
+    spec: getModelSpec('convnet'),
+    inputShape: INPUT,
+    backend: { threads: 1 },
+    evalBatchSize: 16,
+    workers: 0,
+    seed: protocol.seed,
+  };
   const learner = new IncrementalLearner(resolveMethod('gauss', CONFIG).policy, setup, state);
-  const graph = buildEvalGraph({ name: 'features', batchSize: 16, inputShape: INPUT, forward: ({ params, x }) => singleHeadVariant.evalForward(setup.spec, params, x, 4) });
+  const graph = buildEvalGraph({
+    name: 'features',
+    batchSize: 16,
+    inputShape: INPUT,
+    forward: ({ params, x }) => singleHeadVariant.evalForward(setup.spec, params, x, 4),
+  });
   const evaluator = await EvalSession.create(graph, 16, INPUT, { threads: 1 });
   const indices = indicesOfClasses(testSet, [0, 1, 2, 3]);
   const p = await predict(evaluator, testSet, state.weights, { labelMap: buildLabelMap([0, 1, 2, 3], 4), indices }).finally(() => evaluator.release());
@@ -181,7 +205,7 @@ test('classes added in the app to the exported phase 1 match what phase 2 learne
   }
 });
 
-test('increment on a gauss checkpoint adds the new classes\' statistics without training, as a phase of the run does', async () => {
+test("increment on a gauss checkpoint adds the new classes' statistics without training, as a phase of the run does", async () => {
   await gaussAndProto();
   const folder = join(root, 'new-class');
   await writeImageFolder(folder, ['c3'], 16, { offset: 3 });

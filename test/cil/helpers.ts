@@ -49,11 +49,18 @@ export async function writeClassImage(path: string, classIndex: number, sample: 
       pixels[y * width + x] = Math.max(0, Math.min(255, band + noise + (classIndex >= 4 ? 40 * ((x >> 1) % 2) : 0)));
     }
   }
-  await sharp(pixels, { raw: { width, height: side, channels: 1 } }).png().toFile(path);
+  await sharp(pixels, { raw: { width, height: side, channels: 1 } })
+    .png()
+    .toFile(path);
 }
 
 /** An image folder with `perClass` images of each named class (class index = position in `classes`). */
-export async function writeImageFolder(dir: string, classes: readonly string[], perClass: number, opts: { side?: number; offset?: number } = {}): Promise<void> {
+export async function writeImageFolder(
+  dir: string,
+  classes: readonly string[],
+  perClass: number,
+  opts: { side?: number; offset?: number } = {},
+): Promise<void> {
   for (const [k, name] of classes.entries()) {
     mkdirSync(join(dir, name), { recursive: true });
     for (let i = 0; i < perClass; i++) await writeClassImage(join(dir, name, `${String(i).padStart(3, '0')}.png`), k + (opts.offset ?? 0), i, opts.side ?? 8);
@@ -84,7 +91,11 @@ export function tinyProtocol(phases: number, classes: number): Protocol {
 /** Parameters taken from given graph values (the gradient check's inputs), by scoped name. */
 export class GivenParams implements ParamSource {
   group = 'backbone';
-  constructor(readonly graph: GraphBuilder, readonly bnMode: BatchNormMode, private readonly values: Map<string, Value>) {}
+  constructor(
+    readonly graph: GraphBuilder,
+    readonly bnMode: BatchNormMode,
+    private readonly values: Map<string, Value>,
+  ) {}
   param(name: string): Value {
     const v = this.values.get(this.graph.scoped(name));
     if (!v) throw new Error(`no input for ${this.graph.scoped(name)}`);
@@ -129,7 +140,10 @@ export function rotatedDataset(ds: ImageDataset, k: number): ImageDataset {
 }
 
 /** Runs a built graph once on CPU with float32 feeds and returns every output. */
-export async function runGraph(g: GraphBuilder, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+export async function runGraph(
+  g: GraphBuilder,
+  feeds: Record<string, { data: Float32Array; dims: number[] }>,
+): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
   const { ort, session } = await createBackend(encodeModel(g.toModel()), { threads: 1 });
   try {
     const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.dims)])));
@@ -168,7 +182,15 @@ export async function checkVariantLoss(opts: {
   const teacher: StateDict = new Map(
     infos
       .filter((p) => p.name.startsWith('conv') || p.name.startsWith('bn'))
-      .map((p, k) => [p.name, p.name.endsWith('running_var') ? seeded(p.shape[0]!, k).map((v) => 1 + Math.abs(v)) : seeded(p.shape.reduce((a, d) => a * d, 1), k + 10)]),
+      .map((p, k) => [
+        p.name,
+        p.name.endsWith('running_var')
+          ? seeded(p.shape[0]!, k).map((v) => 1 + Math.abs(v))
+          : seeded(
+              p.shape.reduce((a, d) => a * d, 1),
+              k + 10,
+            ),
+      ]),
   );
   const inputs = [
     { name: 'x', shape: opts.x },
@@ -177,11 +199,7 @@ export async function checkVariantLoss(opts: {
       name: p.name,
       shape: p.shape,
       differentiable: p.kind === 'trainable',
-      data: p.name.endsWith('running_var')
-        ? seeded(p.shape[0]!, k).map((v) => 1 + Math.abs(v))
-        : p.name.endsWith('.sigma')
-          ? Float32Array.of(3)
-          : undefined,
+      data: p.name.endsWith('running_var') ? seeded(p.shape[0]!, k).map((v) => 1 + Math.abs(v)) : p.name.endsWith('.sigma') ? Float32Array.of(3) : undefined,
     })),
   ];
   let parts: string[] = [];

@@ -53,7 +53,15 @@ test('SPB loss gradients (weighted CE + distillation against a frozen teacher, f
   const teacher: StateDict = new Map(
     Object.entries(shapes)
       .filter(([name]) => !name.startsWith('fc.'))
-      .map(([name, shape], k) => [name, name.endsWith('running_var') ? Float32Array.from(seeded(shape[0]!, k), (v) => 1 + Math.abs(v)) : seeded(shape.reduce((a, d) => a * d, 1), k + 10)]),
+      .map(([name, shape], k) => [
+        name,
+        name.endsWith('running_var')
+          ? Float32Array.from(seeded(shape[0]!, k), (v) => 1 + Math.abs(v))
+          : seeded(
+              shape.reduce((a, d) => a * d, 1),
+              k + 10,
+            ),
+      ]),
   );
   const pieces = spbPolicy(SpbConfigSchema.parse({})).laterPhaseLoss(3, 1);
   const inputs = [

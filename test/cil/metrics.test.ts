@@ -3,11 +3,7 @@ import { test } from 'node:test';
 import { averageForgetting, averageIncrementalAccuracy, backwardTransfer, fractionCorrect, summarize, type PhaseEvaluation } from '../../src/cil/metrics.js';
 
 // Rows: after phase t; columns: class group g.
-const matrix = [
-  [0.9],
-  [0.7, 0.8],
-  [0.6, 0.75, 0.5],
-];
+const matrix = [[0.9], [0.7, 0.8], [0.6, 0.75, 0.5]];
 
 test('forgetting and backward transfer on a hand-made accuracy matrix', () => {
   // Group 0: best before the last phase 0.9, final 0.6 -> 0.3; group 1: best 0.8, final 0.75 -> 0.05.
@@ -49,6 +45,12 @@ test('fractionCorrect filters by target', () => {
   const predicted = Int32Array.of(0, 1, 1, 2);
   const targets = Int32Array.of(0, 0, 1, 2);
   assert.equal(fractionCorrect(predicted, targets), 0.75);
-  assert.equal(fractionCorrect(predicted, targets, (t) => t === 0), 0.5);
-  assert.equal(fractionCorrect(predicted, targets, (t) => t === 5), 0);
+  assert.equal(
+    fractionCorrect(predicted, targets, (t) => t === 0),
+    0.5,
+  );
+  assert.equal(
+    fractionCorrect(predicted, targets, (t) => t === 5),
+    0,
+  );
 });

@@ -20,18 +20,35 @@ function leftovers(dir: string): string[] {
   return readdirSync(dir).filter((f) => /\.tmp-\d+$/.test(f) || f === LOCK_FILE || f.startsWith('.onnx-cil-write-test'));
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('run: one writer per folder, no replacement without force, damaged phase files stop a resume', async (t) => {
   const root = temporaryFolder(t);
   await writeImageFolder(join(root, 'data', 'train'), ['c0', 'c1', 'c2'], 16);
   await writeImageFolder(join(root, 'data', 'val'), ['c0', 'c1', 'c2'], 4);
-  const base: Omit<RunOptions, 'outDir'> = { protocol: tinyProtocol(1, 3), preset: 'tiny', method: 'spb', dataPath: join(root, 'data'), threads: 1, workers: 0 };
+  const base: Omit<RunOptions, 'outDir'> = {
+    protocol: tinyProtocol(1, 3),
+    preset: 'tiny',
+    method: 'spb',
+    dataPath: join(root, 'data'),
+    threads: 1,
+    workers: 0,
+  };
   const out = join(root, 'run');
 
   // A second run into the folder while the first holds it is refused at once; the first then fails mid-phase.
-  const first = runProtocol({ ...base, outDir: out }, { onEpoch: (e) => { if (e.phase === 1) throw new Error('simulated kill'); } });
-  await assert.rejects(runProtocol({ ...base, outDir: out }), new RegExp(`^Error: ${escape(out)} is in use by process ${process.pid} on .* \\(run spb, since .*\\); wait for it to finish or choose another --out`));
+  const first = runProtocol(
+    { ...base, outDir: out },
+    {
+      onEpoch: (e) => {
+        if (e.phase === 1) throw new Error('simulated kill');
+      },
+    },
+  );
+  await assert.rejects(
+    runProtocol({ ...base, outDir: out }),
+    new RegExp(`^Error: ${escapeRegExp(out)} is in use by process ${process.pid} on .* \\(run spb, since .*\\); wait for it to finish or choose another --out`),
+  );
   await assert.rejects(first, /simulated kill/);
   assert.deepEqual(leftovers(out), [], 'a failed run leaves no lock or temporary file');
 
@@ -39,9 +56,10 @@ test('run: one writer per folder, no replacement without force, damaged phase fi
   const phase0 = join(out, 'phase-0.onnx');
   const good = readFileSync(phase0);
   truncateSync(phase0, Math.floor(good.length / 3));
-  await assert.rejects(
-    runProtocol({ ...base, outDir: out, resume: true }),
-    (err: Error) => new RegExp(`^cannot resume: ${escape(phase0)} is damaged \\(.*corrupt or truncated.*\\); restore it, or start the run again with --force$`).test(err.message),
+  await assert.rejects(runProtocol({ ...base, outDir: out, resume: true }), (err: Error) =>
+    new RegExp(`^cannot resume: ${escapeRegExp(phase0)} is damaged \\(.*corrupt or truncated.*\\); restore it, or start the run again with --force$`).test(
+      err.message,
+    ),
   );
   writeFileSync(phase0, good);
   const dead = spawnSync(process.execPath, ['-e', '']).pid!;
@@ -56,7 +74,9 @@ test('run: one writer per folder, no replacement without force, damaged phase fi
   const before = readFileSync(join(out, 'phase-1.onnx'));
   await assert.rejects(
     runProtocol({ ...base, outDir: out }),
-    (err: Error) => err.message === `${out} already holds a run (checkpoint.onnx, metrics.json, phase-0.onnx); pass --resume to continue it, --force to replace it, or choose another --out`,
+    (err: Error) =>
+      err.message ===
+      `${out} already holds a run (checkpoint.onnx, metrics.json, phase-0.onnx); pass --resume to continue it, --force to replace it, or choose another --out`,
   );
   assert.deepEqual(readFileSync(join(out, 'phase-1.onnx')), before);
   const forced: string[] = [];
@@ -66,7 +86,10 @@ test('run: one writer per folder, no replacement without force, damaged phase fi
   assert.deepEqual(leftovers(out), []);
 
   // Bad seeds and scales are plain errors before anything is created.
-  await assert.rejects(runProtocol({ ...base, protocol: { ...base.protocol, seed: 1.5 }, outDir: join(root, 'x') }), /^Error: the seed must be an integer, got 1\.5$/);
+  await assert.rejects(
+    runProtocol({ ...base, protocol: { ...base.protocol, seed: 1.5 }, outDir: join(root, 'x') }),
+    /^Error: the seed must be an integer, got 1\.5$/,
+  );
   await assert.rejects(runProtocol({ ...base, epochsScale: Number.NaN, outDir: join(root, 'x') }), /^Error: the epochs scale must be a number > 0, got NaN$/);
   assert.ok(!existsSync(join(root, 'x')));
 });
@@ -84,12 +107,18 @@ test('increment: output checked before training, one writer per folder, --force 
 
   // An output folder that cannot exist fails before any image is decoded or step trained.
   writeFileSync(join(root, 'file'), 'x');
-  await assert.rejects(incrementModel({ from: run, data: fresh, out: join(root, 'file', 'next.onnx'), threads: 1, workers: 0 }, hooks), /^Error: cannot create the folder .*file: .*file is a file, not a folder; choose another --out$/);
+  await assert.rejects(
+    incrementModel({ from: run, data: fresh, out: join(root, 'file', 'next.onnx'), threads: 1, workers: 0 }, hooks),
+    /^Error: cannot create the folder .*file: .*file is a file, not a folder; choose another --out$/,
+  );
   assert.equal(steps, 0);
 
   // Two increments into one folder at once: the second is refused, the first completes.
   const first = incrementModel({ from: run, data: fresh, threads: 1, workers: 0 }, hooks);
-  await assert.rejects(incrementModel({ from: run, data: fresh, threads: 1, workers: 0 }), new RegExp(`^Error: ${escape(run)} is in use by process ${process.pid} .*\\(increment, since`));
+  await assert.rejects(
+    incrementModel({ from: run, data: fresh, threads: 1, workers: 0 }),
+    new RegExp(`^Error: ${escapeRegExp(run)} is in use by process ${process.pid} .*\\(increment, since`),
+  );
   const result = await first;
   assert.ok(steps > 0);
   assert.deepEqual(leftovers(run), []);
@@ -117,7 +146,9 @@ test('increment: output checked before training, one writer per folder, --force 
   copyFileSync(join(run, 'phase-0.onnx'), join(mixed, 'checkpoint.onnx'));
   await assert.rejects(
     trainClassifier(parseTrainConfig({ dataset: 'fashion-mnist-mini', epochs: 1, threads: 1, workers: 0 }), { outDir: mixed, resume: true }),
-    (err: Error) => err.message === `${join(mixed, 'checkpoint.onnx')} was written by a "cil" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`,
+    (err: Error) =>
+      err.message ===
+      `${join(mixed, 'checkpoint.onnx')} was written by a "cil" job, not by \`train\`; continue a class-incremental run with \`onnx-cil run --resume\`, or choose another --out`,
   );
   assert.deepEqual(leftovers(mixed), []);
   assert.throws(() => parseTrainConfig({ momentum: 2, batchSize: 0.5 }), /^Error: invalid option: --batch-size: .*expected int.*; --momentum: .*<=1$/);

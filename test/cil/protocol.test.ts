@@ -12,10 +12,15 @@ test('the default class order reproduces numpy.random.seed(1993); permutation(n)
 });
 
 test('presets carry the issue numbers and split the class order into phases', () => {
-  assert.deepEqual(
-    [...protocolPresets().keys()].sort(),
-    ['cifar100-b50-p10', 'cifar100-b50-p5', 'cifar100-convnet-b50-p5', 'fmnist-b5-p5', 'fmnist-mini-b5-p5', 'imagenet-subset-b50-p10', 'imagenet-subset-b50-p5'],
-  );
+  assert.deepEqual([...protocolPresets().keys()].sort(), [
+    'cifar100-b50-p10',
+    'cifar100-b50-p5',
+    'cifar100-convnet-b50-p5',
+    'fmnist-b5-p5',
+    'fmnist-mini-b5-p5',
+    'imagenet-subset-b50-p10',
+    'imagenet-subset-b50-p5',
+  ]);
   const paper = loadProtocol('cifar100-b50-p5');
   assert.equal(paper.model, 'resnet32');
   assert.deepEqual([paper.schedules.base.epochs, paper.schedules.base.milestones, paper.schedules.base.lr.backbone], [160, [80, 120], 0.1]);
@@ -24,11 +29,17 @@ test('presets carry the issue numbers and split the class order into phases', ()
   assert.equal(loadProtocol('cifar100-b50-p10').increment, 5);
   const fm = loadProtocol('fmnist-b5-p5');
   assert.deepEqual([fm.baseClasses, fm.increment, fm.incrementalPhases, fm.augmentation.padding], [5, 1, 5, 2]);
-  assert.deepEqual([fm.schedules.base.epochs, fm.schedules.base.milestones, fm.schedules.incremental.epochs, fm.schedules.incremental.milestones], [8, [6], 6, [4]]);
+  assert.deepEqual(
+    [fm.schedules.base.epochs, fm.schedules.base.milestones, fm.schedules.incremental.epochs, fm.schedules.incremental.milestones],
+    [8, [6], 6, [4]],
+  );
   const groups = phaseGroups(fm, resolveClassOrder(fm.classOrder, 10));
   assert.deepEqual(groups, [[4, 2, 7, 6, 0], [3], [5], [8], [9], [1]]);
   const c = loadProtocol('cifar100-convnet-b50-p5');
-  assert.deepEqual(phaseGroups(c, resolveClassOrder(c.classOrder, 100)).map((g) => g.length), [50, 10, 10, 10, 10, 10]);
+  assert.deepEqual(
+    phaseGroups(c, resolveClassOrder(c.classOrder, 100)).map((g) => g.length),
+    [50, 10, 10, 10, 10, 10],
+  );
   assert.throws(() => phaseGroups(c, [1, 2, 3]), /needs 100 classes/);
   assert.throws(() => loadProtocol('no-such-preset'), /known presets: .*fmnist-b5-p5/);
 });

@@ -10,7 +10,7 @@ test('prototypes are the normalised mean of normalised features, per class', () 
   const rows = classPrototypes(features, targets, 2, [0, 1]);
   const s = Math.sqrt(10);
   const expected = [1 / s, 3 / s, -1, 0];
-  rows.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6, `entry ${i}: ${v} vs ${expected[i]}`));
+  for (const [i, v] of rows.entries()) assert.ok(Math.abs(v - expected[i]!) < 1e-6, `entry ${i}: ${v} vs ${expected[i]}`);
   // Order follows the requested classes.
   assert.deepEqual(Array.from(classPrototypes(features, targets, 2, [1])), [-1, 0]);
   assert.throws(() => classPrototypes(features, targets, 2, [3]), /class 3 has no images/);

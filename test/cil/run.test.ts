@@ -16,12 +16,25 @@ async function tinyData(dir: string): Promise<void> {
 test('a protocol run writes checkpoints, metrics and report, and a killed run resumes to the same metrics and weights', async (t) => {
   const root = temporaryFolder(t);
   await tinyData(join(root, 'data'));
-  const base: Omit<RunOptions, 'outDir'> = { protocol: tinyProtocol(2, 4), preset: 'tiny', method: 'spb', dataPath: join(root, 'data'), threads: 1, workers: 0 };
+  const base: Omit<RunOptions, 'outDir'> = {
+    protocol: tinyProtocol(2, 4),
+    preset: 'tiny',
+    method: 'spb',
+    dataPath: join(root, 'data'),
+    threads: 1,
+    workers: 0,
+  };
 
   const straight = await runProtocol({ ...base, outDir: join(root, 'straight') });
   assert.equal(straight.phases.length, 3);
-  assert.deepEqual(straight.phases.map((p) => p.classesSeen), [2, 3, 4]);
-  assert.deepEqual(straight.phases.map((p) => p.groupAccuracy.length), [1, 2, 3]);
+  assert.deepEqual(
+    straight.phases.map((p) => p.classesSeen),
+    [2, 3, 4],
+  );
+  assert.deepEqual(
+    straight.phases.map((p) => p.groupAccuracy.length),
+    [1, 2, 3],
+  );
   assert.deepEqual(straight.classNames, CLASSES);
   for (const p of straight.phases) for (const v of [p.accuracy, p.top5, p.ncmAccuracy, ...p.groupAccuracy]) assert.ok(v >= 0 && v <= 1);
   for (const f of ['config.json', 'checkpoint.onnx', 'phase-0.onnx', 'phase-1.onnx', 'phase-2.onnx', 'metrics.json', 'metrics.csv', 'report.html']) {
@@ -52,7 +65,14 @@ test('a protocol run writes checkpoints, metrics and report, and a killed run re
   // Kill after the first epoch of phase 1 (the checkpoint is written before the hook runs), then resume.
   const killed = join(root, 'killed');
   await assert.rejects(
-    runProtocol({ ...base, outDir: killed }, { onEpoch: (e) => { if (e.phase === 1 && e.epoch === 0) throw new Error('simulated kill'); } }),
+    runProtocol(
+      { ...base, outDir: killed },
+      {
+        onEpoch: (e) => {
+          if (e.phase === 1 && e.epoch === 0) throw new Error('simulated kill');
+        },
+      },
+    ),
     /simulated kill/,
   );
   await assert.rejects(runProtocol({ ...base, outDir: killed }), /pass --resume/);
@@ -60,7 +80,10 @@ test('a protocol run writes checkpoints, metrics and report, and a killed run re
   const infos: string[] = [];
   const resumed = await runProtocol({ ...base, outDir: killed, resume: true }, { onInfo: (m) => infos.push(m) });
   assert.match(infos.join('\n'), /resuming phase 1 after epoch 1/);
-  assert.deepEqual(resumed.phases.map((p) => [p.accuracy, p.ncmAccuracy, p.groupAccuracy]), straight.phases.map((p) => [p.accuracy, p.ncmAccuracy, p.groupAccuracy]));
+  assert.deepEqual(
+    resumed.phases.map((p) => [p.accuracy, p.ncmAccuracy, p.groupAccuracy]),
+    straight.phases.map((p) => [p.accuracy, p.ncmAccuracy, p.groupAccuracy]),
+  );
   assert.equal(resumed.averageIncrementalAccuracy, straight.averageIncrementalAccuracy);
   assert.equal(resumed.forgetting, straight.forgetting);
   const a = loadCilCheckpoint(join(root, 'straight', 'phase-2.onnx')).state.weights;
@@ -73,7 +96,16 @@ test('proto keeps every old classifier row bit-identical and appends prototype r
   const root = temporaryFolder(t);
   await tinyData(join(root, 'data'));
   const protocol = tinyProtocol(2, 4);
-  const result = await runProtocol({ protocol, preset: 'tiny', method: 'proto', dataPath: join(root, 'data'), outDir: join(root, 'run'), threads: 1, workers: 0, epochsScale: 0.5 });
+  const result = await runProtocol({
+    protocol,
+    preset: 'tiny',
+    method: 'proto',
+    dataPath: join(root, 'data'),
+    outDir: join(root, 'run'),
+    threads: 1,
+    workers: 0,
+    epochsScale: 0.5,
+  });
   assert.equal(result.phases.length, 3);
   const w0 = loadCilCheckpoint(join(root, 'run', 'phase-0.onnx')).state.weights;
   const w2 = loadCilCheckpoint(join(root, 'run', 'phase-2.onnx')).state.weights;

@@ -60,7 +60,7 @@ test('the contrastive loss equals a reference SupCon', async () => {
     const denom = s.reduce((acc, v, j) => (j === a ? acc : acc + Math.exp(v)), 0);
     for (let v = 0; v < views; v++) {
       const p = v * n + (a % n);
-      if (p !== a) want -= (Math.log(Math.exp(s[p]!) / denom) / (views - 1)) / m;
+      if (p !== a) want -= Math.log(Math.exp(s[p]!) / denom) / (views - 1) / m;
     }
   }
   const g = new GraphBuilder('supcon');
@@ -69,7 +69,7 @@ test('the contrastive loss equals a reference SupCon', async () => {
   assert.ok(Math.abs(got - want) < 1e-4 * Math.abs(want), `${got} vs ${want}`);
 });
 
-test('contrastive loss gradients, alone and through SPB-I\'s projection MLP, match finite differences', async () => {
+test("contrastive loss gradients, alone and through SPB-I's projection MLP, match finite differences", async () => {
   const direct = await checkGradients([{ name: 'z', shape: [m, k], data: z }], ([zi]) => contrastiveLoss(zi!, views, 0.1), { directions: 3, coordinates: 3 });
   assert.ok(direct.ok, direct.failures.join('\n'));
 
@@ -114,11 +114,21 @@ test('SPB-I runs a tiny protocol with its rotation head kept (and trained) acros
   const result = await runProtocol({ ...base, outDir: join(root, 'run') });
   assert.equal(result.phases.length, 2);
   await assert.rejects(
-    runProtocol({ ...base, outDir: join(root, 'killed') }, { onEpoch: (e) => { if (e.phase === 1 && e.epoch === 0) throw new Error('simulated kill'); } }),
+    runProtocol(
+      { ...base, outDir: join(root, 'killed') },
+      {
+        onEpoch: (e) => {
+          if (e.phase === 1 && e.epoch === 0) throw new Error('simulated kill');
+        },
+      },
+    ),
     /simulated kill/,
   );
   const resumed = await runProtocol({ ...base, outDir: join(root, 'killed'), resume: true });
-  assert.deepEqual(resumed.phases.map((p) => [p.accuracy, p.ncmAccuracy]), result.phases.map((p) => [p.accuracy, p.ncmAccuracy]));
+  assert.deepEqual(
+    resumed.phases.map((p) => [p.accuracy, p.ncmAccuracy]),
+    result.phases.map((p) => [p.accuracy, p.ncmAccuracy]),
+  );
   const a = loadCilCheckpoint(join(root, 'run', 'phase-1.onnx')).state.weights;
   const b = loadCilCheckpoint(join(root, 'killed', 'phase-1.onnx')).state.weights;
   for (const [name, w] of a) assert.deepEqual(b.get(name), w, `${name} differs after resume`);

@@ -37,7 +37,15 @@ test('the SPB-M policy trains L_mp (alone in phase 0) and L_em with four rotatio
   const spbm = resolveMethod('spb-m').policy;
   assert.deepEqual(weights(spbm.laterPhaseLoss(6, 2)), { mp: 2 / 6, em: 3 });
   assert.deepEqual(weights(spbm.basePhaseLoss!()), { mp: 1 });
-  assert.deepEqual(spbm.model!.heads.map((h) => [h.prefix, h.rotation]), [['fc', 0], ['fc_rot1', 1], ['fc_rot2', 2], ['fc_rot3', 3]]);
+  assert.deepEqual(
+    spbm.model!.heads.map((h) => [h.prefix, h.rotation]),
+    [
+      ['fc', 0],
+      ['fc_rot1', 1],
+      ['fc_rot2', 2],
+      ['fc_rot3', 3],
+    ],
+  );
   assert.throws(() => resolveMethod('spb-m', { rotations: 5 }), /invalid spb-m config/);
 });
 
@@ -53,7 +61,10 @@ test('SPB-M loss gradients (4 rotation heads, L_mp + L_em on every rotated copy,
     expectParts: ['mp', 'em'],
   });
   for (const head of ['fc', 'fc_rot1', 'fc_rot2', 'fc_rot3']) {
-    assert.ok(report.results.some((r) => r.input === `${head}.weight` && Math.abs(r.analytic) > 1e-5), `${head} receives a gradient`);
+    assert.ok(
+      report.results.some((r) => r.input === `${head}.weight` && Math.abs(r.analytic) > 1e-5),
+      `${head} receives a gradient`,
+    );
   }
 });
 
@@ -65,7 +76,16 @@ function runSpbM(): Promise<RunResult> {
   spbMRun ??= (async () => {
     await writeImageFolder(join(root, 'data', 'train'), CLASSES, 16);
     await writeImageFolder(join(root, 'data', 'val'), CLASSES, 4);
-    return runProtocol({ protocol, preset: 'tiny', method: 'spb-m', dataPath: join(root, 'data'), outDir: join(root, 'run'), threads: 1, workers: 0, epochsScale: 0.5 });
+    return runProtocol({
+      protocol,
+      preset: 'tiny',
+      method: 'spb-m',
+      dataPath: join(root, 'data'),
+      outDir: join(root, 'run'),
+      threads: 1,
+      workers: 0,
+      epochsScale: 0.5,
+    });
   })();
   return spbMRun;
 }
@@ -79,18 +99,36 @@ test('an SPB-M run reports both readouts in every phase, and SPB does not take o
   }
   assert.deepEqual(Object.keys(result.averageIncrementalReadouts!).sort(), ['ensemble', 'single']);
   await assert.rejects(
-    runProtocol({ protocol, preset: 'tiny', method: 'spb', dataPath: join(root, 'data'), outDir: join(root, 'spb'), threads: 1, workers: 0, epochsScale: 0.5, baseFrom: join(root, 'run') }),
+    runProtocol({
+      protocol,
+      preset: 'tiny',
+      method: 'spb',
+      dataPath: join(root, 'data'),
+      outDir: join(root, 'spb'),
+      threads: 1,
+      workers: 0,
+      epochsScale: 0.5,
+      baseFrom: join(root, 'run'),
+    }),
     /trains phase 0 differently/,
   );
 });
 
-test('SPB-M expands each rotation head with the prototypes of the images rotated by that head\'s angle', async () => {
+test("SPB-M expands each rotation head with the prototypes of the images rotated by that head's angle", async () => {
   await runSpbM();
   // From phase 0's state, expanding for class c2 gives head r the normalised class mean of the features of the
   // images rotated by r (here rotated in plain code and read by a single-head model).
   const phase0 = loadCilCheckpoint(join(root, 'run', 'phase-0.onnx'));
   const { train } = await loadProtocolData(protocol.data, join(root, 'data'));
-  const setup = { model: 'convnet', spec: getModelSpec('convnet'), inputShape: INPUT, backend: { threads: 1 }, evalBatchSize: 16, workers: 0, seed: protocol.seed };
+  const setup = {
+    model: 'convnet',
+    spec: getModelSpec('convnet'),
+    inputShape: INPUT,
+    backend: { threads: 1 },
+    evalBatchSize: 16,
+    workers: 0,
+    seed: protocol.seed,
+  };
   const learner = new IncrementalLearner(resolveMethod('spb-m').policy, setup, { ...phase0.state, weights: new Map(phase0.state.weights) });
   const data: PhaseData = {
     phase: 1,
@@ -106,7 +144,12 @@ test('SPB-M expands each rotation head with the prototypes of the images rotated
     seed: phaseSeed(protocol.seed, 1),
   };
   await learner.beforePhase(data);
-  const graph = buildEvalGraph({ name: 'features', batchSize: 16, inputShape: INPUT, forward: ({ params, x }) => singleHeadVariant.evalForward(setup.spec, params, x, 2) });
+  const graph = buildEvalGraph({
+    name: 'features',
+    batchSize: 16,
+    inputShape: INPUT,
+    forward: ({ params, x }) => singleHeadVariant.evalForward(setup.spec, params, x, 2),
+  });
   const evaluator = await EvalSession.create(graph, 16, INPUT, { threads: 1 });
   try {
     for (let r = 0; r < 4; r++) {
@@ -130,11 +173,20 @@ async function finalReadouts(): Promise<{ testSet: ImageDataset; indices: Int32A
   const { test: testSet } = await loadProtocolData(protocol.data, join(root, 'data'));
   const final = loadCilCheckpoint(join(root, 'run', 'phase-1.onnx'));
   const variant = rotationEnsembleVariant(4, 'ensemble');
-  const readoutGraph = buildEvalGraph({ name: 'readout', batchSize: 12, inputShape: INPUT, forward: ({ params, x }) => variant.evalForward(getModelSpec('convnet'), params, x, 3) });
+  const readoutGraph = buildEvalGraph({
+    name: 'readout',
+    batchSize: 12,
+    inputShape: INPUT,
+    forward: ({ params, x }) => variant.evalForward(getModelSpec('convnet'), params, x, 3),
+  });
   const reader = await EvalSession.create(readoutGraph, 12, INPUT, { threads: 1 });
   const indices = indicesOfClasses(testSet, [0, 1, 2]);
   try {
-    return { testSet, indices, learnerOut: await predict(reader, testSet, final.state.weights, { labelMap: buildLabelMap([0, 1, 2], CLASSES.length), indices }) };
+    return {
+      testSet,
+      indices,
+      learnerOut: await predict(reader, testSet, final.state.weights, { labelMap: buildLabelMap([0, 1, 2], CLASSES.length), indices }),
+    };
   } finally {
     await reader.release();
   }
@@ -156,7 +208,7 @@ async function runExported(bytes: Uint8Array, testSet: ImageDataset, indices: Ar
   }
 }
 
-test('the exported SPB-M ensemble (one batch in, mean probabilities out) equals the learner\'s ensemble readout', async () => {
+test("the exported SPB-M ensemble (one batch in, mean probabilities out) equals the learner's ensemble readout", async () => {
   const { testSet, indices, learnerOut } = await finalReadouts();
   const exported = exportModel(loadCheckpoint(join(root, 'run', 'phase-1.onnx')));
   const ens = await runExported(exported.bytes, testSet, indices);
@@ -204,8 +256,15 @@ test('the app opens an exported SPB-M ensemble and adds a class to every head', 
     assert.deepEqual(clf.classNames, ['c0', 'c1', 'c2', 'c3']);
     const { probabilities } = await clf.infer([image(c3[0]!)]);
     assert.equal(probabilities.length, 4);
-    const rows = decodeModel(clf.toBytes()).graph.initializer.filter((i) => i.name?.startsWith('classifier.weight')).map((i) => [i.name, Number(i.dims![0])]);
-    assert.deepEqual(rows.sort(), [['classifier.weight', 4], ['classifier.weight.rot1', 4], ['classifier.weight.rot2', 4], ['classifier.weight.rot3', 4]]);
+    const rows = decodeModel(clf.toBytes())
+      .graph.initializer.filter((i) => i.name?.startsWith('classifier.weight'))
+      .map((i) => [i.name, Number(i.dims![0])]);
+    assert.deepEqual(rows.sort(), [
+      ['classifier.weight', 4],
+      ['classifier.weight.rot1', 4],
+      ['classifier.weight.rot2', 4],
+      ['classifier.weight.rot3', 4],
+    ]);
   } finally {
     await clf.dispose();
   }

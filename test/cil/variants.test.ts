@@ -67,7 +67,7 @@ test('the app rotates HWC pixels like numpy.rot90', () => {
   for (let k = 0; k < 4; k++) assert.deepEqual(Array.from(rotatePixels(pix, k).data), Array.from(referenceRotation(x, h, h, k).data));
 });
 
-test('head combination is the mean of the heads\' softmax probabilities', async () => {
+test("head combination is the mean of the heads' softmax probabilities", async () => {
   const g = new GraphBuilder('combine');
   const logits = [0, 1, 2].map((i) => g.input(`l${i}`, 'float32', [2, 3]));
   g.output(combineHeads(logits), 'p');

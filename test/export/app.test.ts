@@ -1,6 +1,6 @@
 /** The app API (Node entry): input layouts, images, resizing, classes added in the app, files, and its errors. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,10 +16,24 @@ import { HAVE_PYTHON_ONNX, makeCheckpoint, onnxCheck, syntheticDataset, type Fix
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const TRAIN = loadDataset('fashion-mnist-mini', 'train');
-const GRAY: FixtureOptions = { model: 'convnet', classNames: FMNIST.classNames.slice(0, 8), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 3 };
+const GRAY: FixtureOptions = {
+  model: 'convnet',
+  classNames: FMNIST.classNames.slice(0, 8),
+  inputShape: [1, 28, 28],
+  mean: FMNIST.mean,
+  std: FMNIST.std,
+  seed: 3,
+};
 const gray = makeCheckpoint(GRAY).checkpoint;
 const RGB_DATA = syntheticDataset(16, [3, 16, 16], 4);
-const RGB: FixtureOptions = { model: 'convnet', classNames: RGB_DATA.classNames, inputShape: [3, 16, 16], mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3], seed: 4 };
+const RGB: FixtureOptions = {
+  model: 'convnet',
+  classNames: RGB_DATA.classNames,
+  inputShape: [3, 16, 16],
+  mean: [0.4, 0.5, 0.6],
+  std: [0.2, 0.25, 0.3],
+  seed: 4,
+};
 const rgb = makeCheckpoint(RGB).checkpoint;
 const dir = mkdtempSync(join(tmpdir(), 'onnx-cil-app-'));
 
@@ -75,12 +89,16 @@ describe('uint8 inputs normalise inside the graph', () => {
     const float = new Float32Array(n * 3 * hw);
     const rgba = new Uint8Array(n * hw * 4);
     const nhwc = new Uint8Array(n * hw * 3);
-    for (let b = 0; b < n; b++) for (let c = 0; c < 3; c++) for (let p = 0; p < hw; p++) {
-      const v = RGB_DATA.images[(b * 3 + c) * hw + p]!;
-      float[(b * 3 + c) * hw + p] = (v / 255 - RGB.mean[c]!) / RGB.std[c]!;
-      rgba[(b * hw + p) * 4 + c] = v;
-      rgba[(b * hw + p) * 4 + 3] = (p * 11) % 256;
-      nhwc[(b * hw + p) * 3 + c] = v;
+    for (let b = 0; b < n; b++) {
+      for (let c = 0; c < 3; c++) {
+        for (let p = 0; p < hw; p++) {
+          const v = RGB_DATA.images[(b * 3 + c) * hw + p]!;
+          float[(b * 3 + c) * hw + p] = (v / 255 - RGB.mean[c]!) / RGB.std[c]!;
+          rgba[(b * hw + p) * 4 + c] = v;
+          rgba[(b * hw + p) * 4 + 3] = (p * 11) % 256;
+          nhwc[(b * hw + p) * 3 + c] = v;
+        }
+      }
     }
     const want = await rawProbabilities(exportModel(rgb).bytes, 'input', float, [n, 3, 16, 16]);
     assert.ok(maxDiff(want, await rawProbabilities(exportModel(rgb, { input: 'uint8-rgba' }).bytes, 'pixels', rgba, [n, 16, 16, 4])) < 1e-4);
@@ -92,7 +110,7 @@ describe('loadClassifier / classify', () => {
   it('classifies ImageData-like RGBA, shaped arrays and float arrays alike, in every layout', async () => {
     const img = datasetImage(FMNIST, 0);
     const rgbaData = new Uint8ClampedArray(784 * 4);
-    img.data.forEach((v, i) => rgbaData.set([v, v, v, 255], i * 4));
+    for (const [i, v] of img.data.entries()) rgbaData.set([v, v, v, 255], i * 4);
     const floats = Float32Array.from(img.data, (v) => v / 255);
     const results = [];
     for (const input of ['float32-nchw', 'uint8-rgba', 'uint8-nhwc'] as const) {
@@ -131,14 +149,19 @@ describe('loadClassifier / classify', () => {
   it('reads image files with sharp (PNG, resized when needed)', async () => {
     const img = datasetImage(FMNIST, 7);
     const png = join(dir, 'img.png');
-    await sharp(Buffer.from(img.data), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(png);
+    await sharp(Buffer.from(img.data), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toFile(png);
     const clf = await loadClassifier(exportModel(gray, { input: 'uint8-rgba' }).bytes);
     const fromFile = await clf.classify(png, { topK: 1 });
     const fromPixels = await clf.classify(img, { topK: 1 });
     assert.equal(fromFile[0]!.label, fromPixels[0]!.label);
     assert.ok(Math.abs(fromFile[0]!.probability - fromPixels[0]!.probability) < 1e-4);
     const bigPng = join(dir, 'big.jpg');
-    await sharp(Buffer.from(img.data), { raw: { width: 28, height: 28, channels: 1 } }).resize(90, 60).jpeg().toFile(bigPng);
+    await sharp(Buffer.from(img.data), { raw: { width: 28, height: 28, channels: 1 } })
+      .resize(90, 60)
+      .jpeg()
+      .toFile(bigPng);
     assert.equal((await clf.classify(bigPng, { topK: 2 })).length, 2);
     await assert.rejects(clf.classify(join(dir, 'missing.png')), /cannot read image/);
     await clf.dispose();
@@ -176,13 +199,19 @@ describe('addClasses', () => {
     const bags = examples(8, 10);
     const boots = examples(9, 10);
     const bagFeatures = (await clf.infer(bags)).features;
-    await clf.addClasses([{ label: 'Bag', images: bags }, { label: 'Ankle boot', images: boots }]);
+    await clf.addClasses([
+      { label: 'Bag', images: bags },
+      { label: 'Ankle boot', images: boots },
+    ]);
     assert.deepEqual(clf.classNames, FMNIST.classNames);
     assert.deepEqual(clf.info.addedClasses, ['Bag', 'Ankle boot']);
     const bytes = clf.toBytes();
     const after = classifierWeight(decodeModel(bytes));
     assert.equal(after.classes, 10);
-    assert.deepEqual(new Uint8Array(after.data.buffer, after.data.byteOffset, before.data.byteLength), new Uint8Array(before.data.buffer, before.data.byteOffset, before.data.byteLength));
+    assert.deepEqual(
+      new Uint8Array(after.data.buffer, after.data.byteOffset, before.data.byteLength),
+      new Uint8Array(before.data.buffer, before.data.byteOffset, before.data.byteLength),
+    );
     const bagRow = after.data.subarray(8 * after.dim, 9 * after.dim);
     assert.deepEqual([...bagRow], [...prototypeOf(bagFeatures, after.dim)]);
     let norm = 0;
@@ -191,7 +220,10 @@ describe('addClasses', () => {
     const m = decodeModel(bytes);
     assert.equal(Number(m.graph.output[0]!.type!.tensor_type!.shape!.dim![1]!.dim_value), 10);
     assert.deepEqual(parseModelInfo(m.metadata_props ?? []).classNames, FMNIST.classNames);
-    assert.equal(tensorData(m.graph.initializer.find((t) => t.name === 'classifier.scale')!)[0], tensorData(decodeModel(original).graph.initializer.find((t) => t.name === 'classifier.scale')!)[0]);
+    assert.equal(
+      tensorData(m.graph.initializer.find((t) => t.name === 'classifier.scale')!)[0],
+      tensorData(decodeModel(original).graph.initializer.find((t) => t.name === 'classifier.scale')!)[0],
+    );
 
     const probe = [...examples(8, 12).slice(10), datasetImage(FMNIST, 3)];
     const want = await clf.classifyBatch(probe, { topK: 10 });
@@ -200,10 +232,12 @@ describe('addClasses', () => {
     await clf.save(path);
     for (const reloaded of [await loadClassifier(bytes), await loadClassifier(path), await loadClassifier(bytes, { runtime: 'web' })]) {
       const got = await reloaded.classifyBatch(probe, { topK: 10 });
-      got.forEach((row, i) => row.forEach((p, k) => {
-        assert.equal(p.label, want[i]![k]!.label);
-        assert.ok(Math.abs(p.probability - want[i]![k]!.probability) < 1e-4);
-      }));
+      for (const [i, row] of got.entries()) {
+        for (const [k, p] of row.entries()) {
+          assert.equal(p.label, want[i]![k]!.label);
+          assert.ok(Math.abs(p.probability - want[i]![k]!.probability) < 1e-4);
+        }
+      }
       await reloaded.dispose();
     }
     if (HAVE_PYTHON_ONNX) assert.equal(onnxCheck(path), null);
@@ -214,11 +248,20 @@ describe('addClasses', () => {
     const clf = await loadClassifier(exportModel(gray).bytes);
     const img = datasetImage(FMNIST, 0);
     await assert.rejects(clf.addClasses([{ label: 'Coat', images: [img] }]), /already has a class "Coat"/);
-    await assert.rejects(clf.addClasses([{ label: 'Bag', images: [img] }, { label: 'Bag', images: [img] }]), /"Bag" is given twice/);
+    await assert.rejects(
+      clf.addClasses([
+        { label: 'Bag', images: [img] },
+        { label: 'Bag', images: [img] },
+      ]),
+      /"Bag" is given twice/,
+    );
     await assert.rejects(clf.addClasses([{ label: 'Bag', images: [] }]), /has no images/);
     await assert.rejects(clf.addClasses([{ label: '  ', images: [img] }]), /non-empty string label/);
     await assert.rejects(clf.addClasses([]), /non-empty array/);
-    await assert.rejects(clf.addClasses([{ label: 'Bag', images: [img, { data: new Uint8Array(0), width: 0, height: 0 }] }]), /class "Bag": image 1: .*zero size/);
+    await assert.rejects(
+      clf.addClasses([{ label: 'Bag', images: [img, { data: new Uint8Array(0), width: 0, height: 0 }] }]),
+      /class "Bag": image 1: .*zero size/,
+    );
     assert.equal(clf.classNames.length, 8);
     await clf.dispose();
     const linear = await loadClassifier(exportModel(makeCheckpoint({ ...GRAY, head: 'linear' }).checkpoint).bytes);

@@ -17,7 +17,7 @@ import { classifierWeight, mahalanobisStatistics } from '../../src/app/model-edi
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { makeCheckpoint, withClassStatistics, type FixtureOptions } from './helpers.js';
+import { makeCheckpoint, withClassStatistics, type FixtureOptions, type DemoWindow } from './helpers.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
@@ -33,7 +33,14 @@ function rgbaOf(i: number): number[] {
   return out;
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.png': 'image/png' };
+const MIME: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.png': 'image/png',
+};
 
 function serve(root: string): Promise<Server> {
   const server = createServer((req, res) => {
@@ -61,32 +68,54 @@ describe('browser demo in headless Chromium', { skip }, () => {
   let base = '';
   let context: import('playwright-core').BrowserContext;
   let page: import('playwright-core').Page;
-  const fixture: FixtureOptions = { model: 'convnet', classNames: FMNIST.classNames.slice(0, 9), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 21 };
+  const fixture: FixtureOptions = {
+    model: 'convnet',
+    classNames: FMNIST.classNames.slice(0, 9),
+    inputShape: [1, 28, 28],
+    mean: FMNIST.mean,
+    std: FMNIST.std,
+    seed: 21,
+  };
   const { checkpoint } = makeCheckpoint(fixture);
   const modelBytes = exportModel(checkpoint, { input: 'uint8-rgba' }).bytes;
   let mahalanobisBytes: Uint8Array;
 
   before(async () => {
     const { build } = await import('vite');
-    await build({ configFile: new URL('../../examples/web/vite.config.ts', import.meta.url).pathname, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+    await build({
+      configFile: new URL('../../examples/web/vite.config.ts', import.meta.url).pathname,
+      logLevel: 'error',
+      build: { outDir: out, emptyOutDir: true },
+    });
     writeFileSync(join(out, 'model.onnx'), modelBytes);
     const statistics = await withClassStatistics(fixture, checkpoint, loadDataset('fashion-mnist-mini', 'train'));
     mahalanobisBytes = exportModel(statistics, { input: 'uint8-rgba' }).bytes;
     writeFileSync(join(out, 'mahalanobis.onnx'), mahalanobisBytes);
-    await sharp(Buffer.from(FMNIST.images.subarray(0, 784)), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, 'shoe.png'));
+    await sharp(Buffer.from(FMNIST.images.subarray(0, 784)), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toFile(join(dir, 'shoe.png'));
     server = await serve(out);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const { chromium } = await import('playwright-core');
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}?model=model.onnx`);
-    await page.evaluate(() => (window as any).onnxCilDemo.ready);
+    await page.evaluate(() => (window as unknown as DemoWindow).onnxCilDemo.ready);
     assert.deepEqual(errors, []);
   });
 
@@ -102,7 +131,10 @@ describe('browser demo in headless Chromium', { skip }, () => {
     const node = await loadClassifier(modelBytes);
     for (const { index, rgba } of IMAGES) {
       const image = { data: rgba, width: 28, height: 28 };
-      const inBrowser: { label: string; probability: number }[] = await page.evaluate((img) => (window as any).onnxCilDemo.classify(img, 9), image);
+      const inBrowser: { label: string; probability: number }[] = await page.evaluate(
+        (img) => (window as unknown as DemoWindow).onnxCilDemo.classify(img, 9),
+        image,
+      );
       const inNode = await node.classify({ data: Uint8Array.from(rgba), width: 28, height: 28 }, { topK: 9 });
       assert.equal(inBrowser[0]!.label, inNode[0]!.label, `image ${index}`);
       for (const p of inNode) {
@@ -125,9 +157,9 @@ describe('browser demo in headless Chromium', { skip }, () => {
 
   it('adds a class in the page; the downloaded bytes equal what Node computes', async () => {
     const examples = [9, 19, 29, 39, 49].map((k) => ({ data: rgbaOf(900 + k), width: 28, height: 28 })); // Ankle boot test images
-    await page.evaluate((imgs) => (window as any).onnxCilDemo.addClass('Ankle boot', imgs), examples);
-    assert.deepEqual(await page.evaluate(() => (window as any).onnxCilDemo.classNames()), FMNIST.classNames);
-    const webBytes = Uint8Array.from(await page.evaluate(() => (window as any).onnxCilDemo.toBytes()) as number[]);
+    await page.evaluate((imgs) => (window as unknown as DemoWindow).onnxCilDemo.addClass('Ankle boot', imgs), examples);
+    assert.deepEqual(await page.evaluate(() => (window as unknown as DemoWindow).onnxCilDemo.classNames()), FMNIST.classNames);
+    const webBytes = Uint8Array.from((await page.evaluate(() => (window as unknown as DemoWindow).onnxCilDemo.toBytes())) as number[]);
     const node = await loadClassifier(modelBytes);
     await node.addClasses([{ label: 'Ankle boot', images: examples.map((e) => ({ ...e, data: Uint8Array.from(e.data) })) }]);
     const a = classifierWeight(decodeModel(webBytes));
@@ -150,12 +182,15 @@ describe('browser demo in headless Chromium', { skip }, () => {
     const other = await context.newPage();
     try {
       await other.goto(`${base}?model=mahalanobis.onnx`);
-      await other.evaluate(() => (window as any).onnxCilDemo.ready);
+      await other.evaluate(() => (window as unknown as DemoWindow).onnxCilDemo.ready);
       assert.equal(await other.textContent('#error'), '');
       const node = await loadClassifier(mahalanobisBytes);
       const compare = async (label: string) => {
         for (const { index, rgba } of IMAGES) {
-          const inBrowser: { label: string; probability: number }[] = await other.evaluate((img) => (window as any).onnxCilDemo.classify(img, 10), { data: rgba, width: 28, height: 28 });
+          const inBrowser: { label: string; probability: number }[] = await other.evaluate(
+            (img) => (window as unknown as DemoWindow).onnxCilDemo.classify(img, 10),
+            { data: rgba, width: 28, height: 28 },
+          );
           const inNode = await node.classify({ data: Uint8Array.from(rgba), width: 28, height: 28 }, { topK: 10 });
           assert.equal(inBrowser[0]!.label, inNode[0]!.label, `${label}: image ${index}`);
           for (const p of inNode) {
@@ -166,9 +201,11 @@ describe('browser demo in headless Chromium', { skip }, () => {
       };
       await compare('as exported');
       const examples = [9, 19, 29, 39, 49].map((k) => ({ data: rgbaOf(900 + k), width: 28, height: 28 }));
-      await other.evaluate((imgs) => (window as any).onnxCilDemo.addClass('Ankle boot', imgs), examples);
+      await other.evaluate((imgs) => (window as unknown as DemoWindow).onnxCilDemo.addClass('Ankle boot', imgs), examples);
       await node.addClasses([{ label: 'Ankle boot', images: examples.map((e) => ({ ...e, data: Uint8Array.from(e.data) })) }]);
-      const a = mahalanobisStatistics(decodeModel(Uint8Array.from((await other.evaluate(() => (window as any).onnxCilDemo.toBytes())) as number[])));
+      const a = mahalanobisStatistics(
+        decodeModel(Uint8Array.from((await other.evaluate(() => (window as unknown as DemoWindow).onnxCilDemo.toBytes())) as number[])),
+      );
       const b = mahalanobisStatistics(decodeModel(node.toBytes()));
       assert.equal(a.classes, 10);
       for (let i = 0; i < a.means.length; i++) assert.ok(Math.abs(a.means[i]! - b.means[i]!) < 1e-5, `mean value ${i}`);

@@ -23,7 +23,13 @@ describe('onnx-cil export / predict / eval', () => {
   const run = join(dir, 'run');
   mkdirSync(run);
   // Only 8 of the 10 classes: eval must match names and leave the other classes' images out.
-  const { bytes } = makeCheckpoint({ model: 'convnet', classNames: FMNIST.classNames.slice(0, 8), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std });
+  const { bytes } = makeCheckpoint({
+    model: 'convnet',
+    classNames: FMNIST.classNames.slice(0, 8),
+    inputShape: [1, 28, 28],
+    mean: FMNIST.mean,
+    std: FMNIST.std,
+  });
   writeFileSync(join(run, 'checkpoint.onnx'), bytes);
   writeFileSync(join(run, 'metrics.json'), JSON.stringify({ testAccuracy: 0.125 }));
   const model = join(dir, 'out', 'model.onnx');
@@ -40,7 +46,11 @@ describe('onnx-cil export / predict / eval', () => {
 
   it('predicts image files, as text and JSON', async () => {
     const files = [0, 1].map((i) => join(dir, `img${i}.png`));
-    for (const [i, f] of files.entries()) await sharp(Buffer.from(datasetImage(FMNIST, i).data), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(f);
+    for (const [i, f] of files.entries()) {
+      await sharp(Buffer.from(datasetImage(FMNIST, i).data), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(f);
+    }
     const json = cli('predict', '--model', model, ...files, '--top-k', '2', '--json');
     assert.equal(json.code, 0, json.stderr);
     const out = JSON.parse(json.stdout);

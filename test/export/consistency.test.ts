@@ -92,7 +92,10 @@ describe('non-finite weights', () => {
       /^Error: cannot save the checkpoint: fc\.weight holds NaN values, so training diverged; train again with a lower learning rate$/,
     );
     const bytes = withValue(fixture.bytes, name, Number.NaN);
-    assert.throws(() => decodeCheckpoint(bytes, 'x.onnx'), /^Error: x\.onnx: tensor fc\.weight holds NaN values \(its training diverged or the file is damaged\); use an earlier checkpoint/);
+    assert.throws(
+      () => decodeCheckpoint(bytes, 'x.onnx'),
+      /^Error: x\.onnx: tensor fc\.weight holds NaN values \(its training diverged or the file is damaged\); use an earlier checkpoint/,
+    );
     const path = join(dir, 'nan.onnx');
     writeFileSync(path, withValue(fixture.bytes, name, Number.NEGATIVE_INFINITY));
     assert.throws(() => loadCheckpoint(path), /tensor fc\.weight holds -Infinity values/);
@@ -100,7 +103,10 @@ describe('non-finite weights', () => {
   });
 
   it('an exported model with a NaN weight is refused when loaded', async () => {
-    await assert.rejects(Classifier.fromBytes(withValue(exported, 'classifier.weight', Number.NaN), {}), /^Error: the model: weight classifier\.weight holds NaN values; the model is damaged or its training diverged/);
+    await assert.rejects(
+      Classifier.fromBytes(withValue(exported, 'classifier.weight', Number.NaN), {}),
+      /^Error: the model: weight classifier\.weight holds NaN values; the model is damaged or its training diverged/,
+    );
     const path = join(dir, 'nan-model.onnx');
     writeFileSync(path, withValue(exported, 'classifier.weight', Number.NaN));
     await assert.rejects(loadClassifier(path), new RegExp(`^Error: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: weight classifier\\.weight holds NaN`));
@@ -108,20 +114,30 @@ describe('non-finite weights', () => {
 });
 
 describe('class names that do not match the classifier', () => {
-  for (const [what, names] of [['longer', [...NAMES, 'e']], ['shorter', NAMES.slice(0, 3)]] as const) {
+  for (const [what, names] of [
+    ['longer', [...NAMES, 'e']],
+    ['shorter', NAMES.slice(0, 3)],
+  ] as const) {
     it(`a ${what} list is refused when loaded and flagged by inspect`, async () => {
       const bytes = edited(exported, (m) => setClassNames(m, [...names]));
       await assert.rejects(
         Classifier.fromBytes(bytes),
-        (err: Error) => err.message === `the model is inconsistent: its metadata names ${names.length} classes but its classifier has 4 outputs (the file was edited or damaged); export it again from its checkpoint (onnx-cil export)`,
+        (err: Error) =>
+          err.message ===
+          `the model is inconsistent: its metadata names ${names.length} classes but its classifier has 4 outputs (the file was edited or damaged); export it again from its checkpoint (onnx-cil export)`,
       );
-      assert.deepEqual(inspectModel(bytes).warnings, [`metadata names ${names.length} classes but the classifier has 4 outputs: labels would be shifted (onnx-cil refuses to load it)`]);
+      assert.deepEqual(inspectModel(bytes).warnings, [
+        `metadata names ${names.length} classes but the classifier has 4 outputs: labels would be shifted (onnx-cil refuses to load it)`,
+      ]);
     });
   }
 
   it('a checkpoint whose class names do not match its classifier cannot be exported', () => {
     const checkpoint = { ...fixture.checkpoint, meta: { ...fixture.checkpoint.meta, classNames: [...NAMES, 'e'] } };
-    assert.throws(() => exportModel(checkpoint), /^Error: the checkpoint is inconsistent: fc\.weight \(cosine classifier rows\) has 512 values where the class names in its metadata need 640/);
+    assert.throws(
+      () => exportModel(checkpoint),
+      /^Error: the checkpoint is inconsistent: fc\.weight \(cosine classifier rows\) has 512 values where the class names in its metadata need 640/,
+    );
   });
 
   it('inspect reports no warning for a sound model and flags shapes the file cannot hold', () => {

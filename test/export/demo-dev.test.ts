@@ -12,7 +12,7 @@ import type { ViteDevServer } from 'vite';
 import { loadClassifier } from '../../src/app/node.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
-import { makeCheckpoint } from './helpers.js';
+import { makeCheckpoint, type DemoWindow } from './helpers.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
@@ -27,7 +27,14 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
   let page: import('playwright-core').Page;
   const wasm: { url: string; status: number; type: string }[] = [];
   const pageErrors: string[] = [];
-  const { checkpoint } = makeCheckpoint({ model: 'convnet', classNames: FMNIST.classNames.slice(0, 8), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 5 });
+  const { checkpoint } = makeCheckpoint({
+    model: 'convnet',
+    classNames: FMNIST.classNames.slice(0, 8),
+    inputShape: [1, 28, 28],
+    mean: FMNIST.mean,
+    std: FMNIST.std,
+    seed: 5,
+  });
   const modelBytes = exportModel(checkpoint, { input: 'uint8-rgba' }).bytes;
 
   before(async () => {
@@ -51,7 +58,16 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -60,7 +76,7 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
     });
     await page.goto(`${base}?model=model.onnx`);
     // The demo's own handle; it rejects, with the page's error, when the model cannot load.
-    await page.evaluate(() => (window as any).onnxCilDemo.ready);
+    await page.evaluate(() => (window as unknown as DemoWindow).onnxCilDemo.ready);
   });
 
   after(async () => {
@@ -76,7 +92,9 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
       assert.equal(w.status, 200, w.url);
       assert.match(w.type, /application\/wasm/, w.url);
       // The browser keeps no copy of a 20 MB body, so the same URL is fetched again for its first bytes.
-      const magic = Buffer.from(await (await fetch(w.url)).arrayBuffer()).subarray(0, 4).toString('hex');
+      const magic = Buffer.from(await (await fetch(w.url)).arrayBuffer())
+        .subarray(0, 4)
+        .toString('hex');
       assert.equal(magic, '0061736d', `${w.url} is not WebAssembly`);
     }
     assert.equal(await page.textContent('#error'), '');
@@ -86,10 +104,11 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
   it('classifies a test image like onnxruntime-node', async () => {
     const rgba: number[] = [];
     for (const v of FMNIST.images.subarray(0, 784)) rgba.push(v, v, v, 255);
-    const inBrowser: { label: string; probability: number }[] = await page.evaluate(
-      (img) => (window as any).onnxCilDemo.classify(img, 3),
-      { data: rgba, width: 28, height: 28 },
-    );
+    const inBrowser: { label: string; probability: number }[] = await page.evaluate((img) => (window as unknown as DemoWindow).onnxCilDemo.classify(img, 3), {
+      data: rgba,
+      width: 28,
+      height: 28,
+    });
     const node = await loadClassifier(modelBytes);
     const inNode = await node.classify({ data: Uint8Array.from(rgba), width: 28, height: 28 }, { topK: 3 });
     await node.dispose();

@@ -14,7 +14,17 @@ import type { ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, META_KEYS, parseModelInfo } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { argmaxRows, checkpointLogits, HAVE_PYTHON_ONNX, makeCheckpoint, onnxCheck, softmaxRows, syntheticDataset, topMargin, type FixtureOptions } from './helpers.js';
+import {
+  argmaxRows,
+  checkpointLogits,
+  HAVE_PYTHON_ONNX,
+  makeCheckpoint,
+  onnxCheck,
+  softmaxRows,
+  syntheticDataset,
+  topMargin,
+  type FixtureOptions,
+} from './helpers.js';
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const CONVNET: FixtureOptions = { model: 'convnet', classNames: FMNIST.classNames, inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 11 };
@@ -77,8 +87,14 @@ describe('exportModel: convnet (Fashion-MNIST test images)', () => {
 
   it('has named, documented inputs and outputs with a dynamic batch and full metadata', () => {
     const m = decodeModel(result.bytes);
-    assert.deepEqual(m.graph.input.map((v) => v.name), ['input']);
-    assert.deepEqual(m.graph.output.map((v) => v.name), ['probabilities', 'features']);
+    assert.deepEqual(
+      m.graph.input.map((v) => v.name),
+      ['input'],
+    );
+    assert.deepEqual(
+      m.graph.output.map((v) => v.name),
+      ['probabilities', 'features'],
+    );
     for (const v of [...m.graph.input, ...m.graph.output]) {
       assert.ok((v.doc_string ?? '').length > 20, `${v.name} needs a doc_string`);
       assert.equal(v.type?.tensor_type?.shape?.dim?.[0]?.dim_param, 'batch');
@@ -95,7 +111,9 @@ describe('exportModel: convnet (Fashion-MNIST test images)', () => {
     assert.ok(m.metadata_props!.some((p) => p.key === META_KEYS.classNames));
   });
 
-  it('passes onnx.checker full_check in all three input layouts', { skip: HAVE_PYTHON_ONNX ? false : 'python3 with the onnx package is not installed (apt-get install python3-onnx)' }, () => {
+  it('passes onnx.checker full_check in all three input layouts', {
+    skip: HAVE_PYTHON_ONNX ? false : 'python3 with the onnx package is not installed (apt-get install python3-onnx)',
+  }, () => {
     for (const input of ['float32-nchw', 'uint8-nhwc', 'uint8-rgba'] as const) {
       const path = join(dir, `convnet-${input}.onnx`);
       writeFileSync(path, exportModel(checkpoint, { input }).bytes);
@@ -143,7 +161,9 @@ describe('exportModel: ResNet-32 (synthetic 3x32x32 images)', () => {
     await compare(RESNET, RESNET_DATA, 'web', result.bytes, reference);
   });
 
-  it('passes onnx.checker full_check', { skip: HAVE_PYTHON_ONNX ? false : 'python3 with the onnx package is not installed (apt-get install python3-onnx)' }, () => {
+  it('passes onnx.checker full_check', {
+    skip: HAVE_PYTHON_ONNX ? false : 'python3 with the onnx package is not installed (apt-get install python3-onnx)',
+  }, () => {
     const path = join(dir, 'resnet32.onnx');
     writeFileSync(path, result.bytes);
     assert.equal(onnxCheck(path), null);
@@ -163,6 +183,7 @@ describe('exportModel: other heads and bad input', () => {
   it('refuses checkpoints without model metadata; an SPB-M checkpoint without rotation heads exports its one head', () => {
     const { checkpoint } = makeCheckpoint(CONVNET);
     assert.throws(() => exportModel({ ...checkpoint, meta: { format: 'onnx-cil-checkpoint', version: 1 } }), /lacks model, head, classNames/);
+    assert.throws(() => exportModel({ ...checkpoint, meta: { ...checkpoint.meta, std: [] } }), /one mean and std per input channel \(1\), it has 1 and 0/);
     // The rotation ensemble itself is tested against the learner in test/cil/spb-m.test.ts.
     const spbm = exportModel({ ...checkpoint, meta: { ...checkpoint.meta, method: 'spb-m' } as never });
     assert.equal(spbm.info.method, 'spb-m');

@@ -46,7 +46,10 @@ describe('foldBatchNorm', () => {
     const model = buildModel();
     const folded = decodeModel(encodeModel(model));
     assert.equal(foldBatchNorm(folded), 1);
-    assert.deepEqual(folded.graph.node.map((n) => n.op_type), ['Conv', 'Relu', 'Conv', 'BatchNormalization', 'Add']);
+    assert.deepEqual(
+      folded.graph.node.map((n) => n.op_type),
+      ['Conv', 'Relu', 'Conv', 'BatchNormalization', 'Add'],
+    );
     assert.ok(!folded.graph.initializer.some((t) => t.name === 'bn1.running_mean'), 'folded BN parameters are dropped');
     const x = rand(2 * 3 * 64, -2, 2);
     const want = await run(model, x);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { STATISTICS_KEYS } from '../../src/cil/learner.js';
 import { allocateSharedBytes, type ImageDataset } from '../../src/data/dataset.js';
 import { SeededRandom } from '../../src/util/rng.js';
-import type { GraphBuilder, Value } from '../../src/graph/builder.js';
+import type { Value } from '../../src/graph/builder.js';
 import { classMoments, pooledCovariance, type ShrinkageOptions } from '../../src/nn/class-statistics.js';
 import { cosineHead, linearHead } from '../../src/nn/heads.js';
 import { buildBackbone, getModelSpec } from '../../src/nn/models.js';
@@ -13,6 +13,17 @@ import type { ModelMeta } from '../../src/train/classifier.js';
 import { predict, type Predictions } from '../../src/train/evaluate.js';
 import { EvalSession, completeState } from '../../src/train/session.js';
 import { buildEvalGraph } from '../../src/train/training-graph.js';
+
+/** What examples/web/main.ts puts on `window` for automated tests (pixels cross the page boundary as plain arrays). */
+export interface DemoWindow {
+  onnxCilDemo: {
+    ready: Promise<void>;
+    classify(image: { data: number[]; width: number; height: number }, topK?: number): Promise<{ label: string; probability: number; index: number }[]>;
+    addClass(label: string, images: { data: number[]; width: number; height: number }[]): Promise<void>;
+    toBytes(): number[];
+    classNames(): string[];
+  };
+}
 
 export interface FixtureOptions {
   model: 'convnet' | 'resnet32';
@@ -49,10 +60,10 @@ export function makeCheckpoint(opts: FixtureOptions): { bytes: Uint8Array; check
     shapes.set(p.name, [...p.shape]);
     const v = state.get(p.name)!;
     const u = () => rng.nextFloat();
-    if (p.name.endsWith('running_mean')) v.forEach((_, i) => (v[i] = (u() - 0.5) * 0.4));
-    else if (p.name.endsWith('running_var')) v.forEach((_, i) => (v[i] = 0.5 + u() * 1.5));
-    else if (/bn\d*\.weight$|downsample\.1\.weight$/.test(p.name)) v.forEach((_, i) => (v[i] = 0.5 + u()));
-    else if (/bn\d*\.bias$|downsample\.1\.bias$/.test(p.name)) v.forEach((_, i) => (v[i] = (u() - 0.5) * 0.4));
+    if (p.name.endsWith('running_mean')) for (let i = 0; i < v.length; i++) v[i] = (u() - 0.5) * 0.4;
+    else if (p.name.endsWith('running_var')) for (let i = 0; i < v.length; i++) v[i] = 0.5 + u() * 1.5;
+    else if (/bn\d*\.weight$|downsample\.1\.weight$/.test(p.name)) for (let i = 0; i < v.length; i++) v[i] = 0.5 + u();
+    else if (/bn\d*\.bias$|downsample\.1\.bias$/.test(p.name)) for (let i = 0; i < v.length; i++) v[i] = (u() - 0.5) * 0.4;
   }
   const meta: ModelMeta & Record<string, unknown> = {
     kind: 'classifier',
@@ -96,7 +107,12 @@ export async function withClassStatistics(
   const indices = Array.from({ length: ds.count }, (_, i) => i).filter((i) => ds.labels[i]! < classes);
   const p = await checkpointOutputs(opts, checkpoint.state, ds, indices);
   const dim = p.outputs['features']!.length / p.count;
-  const m = classMoments(p.outputs['features']!, p.targets, dim, Array.from({ length: classes }, (_, c) => c));
+  const m = classMoments(
+    p.outputs['features']!,
+    p.targets,
+    dim,
+    Array.from({ length: classes }, (_, c) => c),
+  );
   const state = new Map(checkpoint.state);
   state.set(STATISTICS_KEYS.counts, Float32Array.from(m.counts));
   state.set(STATISTICS_KEYS.means, Float32Array.from(m.means));
@@ -108,7 +124,12 @@ export async function withClassStatistics(
 /** Logits of the checkpoint's evaluation graph (the training code's own evaluation path) over a dataset. */
 export async function checkpointLogits(opts: FixtureOptions, state: StateDict, ds: ImageDataset): Promise<Float32Array> {
   const forward = forwardOf(opts);
-  const graph = buildEvalGraph({ name: 'fixture-eval', batchSize: 64, inputShape: opts.inputShape, forward: ({ params, x }) => ({ logits: forward(params, x).logits }) });
+  const graph = buildEvalGraph({
+    name: 'fixture-eval',
+    batchSize: 64,
+    inputShape: opts.inputShape,
+    forward: ({ params, x }) => ({ logits: forward(params, x).logits }),
+  });
   const evaluator = await EvalSession.create(graph, 64, opts.inputShape);
   try {
     return (await predict(evaluator, ds, state)).outputs['logits']!;
@@ -158,8 +179,10 @@ export function syntheticDataset(count: number, shape: [number, number, number],
       const fy = rng.nextFloat() * 0.6;
       const phase = rng.nextFloat() * 6.28;
       const base = rng.nextFloat() * 80;
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        images[((n * c + ch) * h + y) * w + x] = Math.round(base + 80 + 80 * Math.sin(fx * x + fy * y + phase) * (0.5 + rng.nextFloat() * 0.5));
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          images[((n * c + ch) * h + y) * w + x] = Math.round(base + 80 + 80 * Math.sin(fx * x + fy * y + phase) * (0.5 + rng.nextFloat() * 0.5));
+        }
       }
     }
   }
@@ -182,6 +205,8 @@ export const HAVE_PYTHON_ONNX = spawnSync('/usr/bin/python3', ['-c', 'import onn
 
 /** Runs onnx.checker.check_model(full_check=True) on a file; returns the error text, or null when it passes. */
 export function onnxCheck(path: string): string | null {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], {
+    encoding: 'utf8',
+  });
   return r.status === 0 ? null : r.stderr || `exit ${r.status}`;
 }

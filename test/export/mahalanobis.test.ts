@@ -21,7 +21,14 @@ import { argmaxRows, checkpointOutputs, makeCheckpoint, softmaxRows, topMargin, 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const TRAIN = loadDataset('fashion-mnist-mini', 'train');
 const CLASSES = 8;
-const FIXTURE: FixtureOptions = { model: 'convnet', classNames: FMNIST.classNames.slice(0, CLASSES), inputShape: [1, 28, 28], mean: FMNIST.mean, std: FMNIST.std, seed: 13 };
+const FIXTURE: FixtureOptions = {
+  model: 'convnet',
+  classNames: FMNIST.classNames.slice(0, CLASSES),
+  inputShape: [1, 28, 28],
+  mean: FMNIST.mean,
+  std: FMNIST.std,
+  seed: 13,
+};
 // The method's defaults: no ridge beyond a floor, so some precision entries are large (the float64 path matters).
 const OPTIONS = GaussConfigSchema.parse({});
 const checkpoint = withClassStatistics(FIXTURE, makeCheckpoint(FIXTURE).checkpoint, TRAIN, OPTIONS);
@@ -53,7 +60,12 @@ async function learnerScores(): Promise<Float32Array> {
       teacher: null,
       classMeans: new Float32Array(0),
       classes: CLASSES,
-      statistics: { counts: s(STATISTICS_KEYS.counts), means: s(STATISTICS_KEYS.means), covariances: s(STATISTICS_KEYS.covariances), pooled: s(STATISTICS_KEYS.pooled) },
+      statistics: {
+        counts: s(STATISTICS_KEYS.counts),
+        means: s(STATISTICS_KEYS.means),
+        covariances: s(STATISTICS_KEYS.covariances),
+        pooled: s(STATISTICS_KEYS.pooled),
+      },
     },
   );
   const p = await checkpointOutputs(FIXTURE, ck.state, FMNIST, TEST_INDICES);
@@ -68,9 +80,21 @@ describe('exportModel: the Mahalanobis readout of a gauss checkpoint', () => {
     const means = initializer(bytes, 'mahalanobis.means');
     const precisions = initializer(bytes, 'mahalanobis.precisions');
     const pooled = initializer(bytes, 'mahalanobis.pooled_covariance');
-    assert.deepEqual([means.dims, precisions.dims, pooled.dims], [[CLASSES, d], [CLASSES, d, d], [d, d]]);
+    assert.deepEqual(
+      [means.dims, precisions.dims, pooled.dims],
+      [
+        [CLASSES, d],
+        [CLASSES, d, d],
+        [d, d],
+      ],
+    );
     const expected = mahalanobisParameters(
-      { dim: d, counts: Array.from(ck.state.get(STATISTICS_KEYS.counts)!), means: Float64Array.from(ck.state.get(STATISTICS_KEYS.means)!), covariances: Float64Array.from(ck.state.get(STATISTICS_KEYS.covariances)!) },
+      {
+        dim: d,
+        counts: Array.from(ck.state.get(STATISTICS_KEYS.counts)!),
+        means: Float64Array.from(ck.state.get(STATISTICS_KEYS.means)!),
+        covariances: Float64Array.from(ck.state.get(STATISTICS_KEYS.covariances)!),
+      },
       ck.state.get(STATISTICS_KEYS.pooled)!,
       OPTIONS,
     );
@@ -81,8 +105,14 @@ describe('exportModel: the Mahalanobis readout of a gauss checkpoint', () => {
     assert.equal(foldedBatchNorms, 4);
     assert.ok(model.graph.node.every((n) => !n.domain && n.op_type !== 'BatchNormalization'));
     assert.ok(!model.graph.initializer.some((t) => t.name?.startsWith('classifier.')));
-    assert.deepEqual(model.graph.input.map((v) => v.name), ['input']);
-    assert.deepEqual(model.graph.output.map((v) => v.name), ['probabilities', 'features']);
+    assert.deepEqual(
+      model.graph.input.map((v) => v.name),
+      ['input'],
+    );
+    assert.deepEqual(
+      model.graph.output.map((v) => v.name),
+      ['probabilities', 'features'],
+    );
     assert.match(model.graph.output[0]!.doc_string ?? '', /Mahalanobis/);
     const parsed = parseModelInfo(model.metadata_props ?? []);
     assert.deepEqual(parsed, info);
@@ -98,7 +128,10 @@ describe('exportModel: the Mahalanobis readout of a gauss checkpoint', () => {
 
   it('predicts what the learner predicts, probabilities softmax(-d^2 / MAHALANOBIS_TEMPERATURE), in onnxruntime-node and onnxruntime-web alike', async () => {
     const scores = await learnerScores();
-    const reference = softmaxRows(scores.map((v) => v / MAHALANOBIS_TEMPERATURE), CLASSES);
+    const reference = softmaxRows(
+      scores.map((v) => v / MAHALANOBIS_TEMPERATURE),
+      CLASSES,
+    );
     const want = argmaxRows(scores, CLASSES);
     const images = TEST_INDICES.map((i) => datasetImage(FMNIST, i));
     const bytes = exportModel(await checkpoint).bytes;
@@ -127,7 +160,7 @@ describe('exportModel: the Mahalanobis readout of a gauss checkpoint', () => {
     const rgbaBytes = exportModel(await checkpoint, { input: 'uint8-rgba' }).bytes;
     const rgba = TEST_INDICES.slice(0, 40).map((i) => {
       const data = new Uint8Array(784 * 4);
-      FMNIST.images.subarray(i * 784, (i + 1) * 784).forEach((v, k) => data.set([v, v, v, 255], k * 4));
+      for (const [k, v] of FMNIST.images.subarray(i * 784, (i + 1) * 784).entries()) data.set([v, v, v, 255], k * 4);
       return { data, width: 28, height: 28 };
     });
     const [fromNode, fromWeb] = await Promise.all(
@@ -158,7 +191,10 @@ describe('addClasses on a model with the Mahalanobis readout', () => {
     const boots = examples(9, 5);
     const bagFeatures = (await clf.infer(bag)).features;
     const bootFeatures = (await clf.infer(boots)).features;
-    await clf.addClasses([{ label: 'Bag', images: bag }, { label: 'Ankle boot', images: boots }]);
+    await clf.addClasses([
+      { label: 'Bag', images: bag },
+      { label: 'Ankle boot', images: boots },
+    ]);
     assert.deepEqual(clf.classNames, FMNIST.classNames);
     assert.deepEqual(clf.info.addedClasses, ['Bag', 'Ankle boot']);
     assert.deepEqual(clf.info.readout, { kind: 'mahalanobis', ...OPTIONS });
@@ -166,7 +202,8 @@ describe('addClasses on a model with the Mahalanobis readout', () => {
     const after = mahalanobisStatistics(decodeModel(bytes));
     const d = before.dim;
     assert.equal(after.classes, 10);
-    const sameBytes = (a: Float32Array, b: Float32Array) => assert.deepEqual(new Uint8Array(a.buffer, a.byteOffset, b.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    const sameBytes = (a: Float32Array, b: Float32Array) =>
+      assert.deepEqual(new Uint8Array(a.buffer, a.byteOffset, b.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     sameBytes(after.means, before.means);
     sameBytes(after.precisions, before.precisions);
     assert.deepEqual(after.pooled, before.pooled);
@@ -199,7 +236,9 @@ describe('addClasses on a model with the Mahalanobis readout', () => {
       got.forEach((row, i) => {
         // Far classes' probabilities underflow to about 0, so only the top label's rank is compared.
         assert.equal(row[0]!.label, want[i]![0]!.label, `${runtime}: image ${i}`);
-        for (const p of row) assert.ok(Math.abs(p.probability - want[i]!.find((q) => q.label === p.label)!.probability) < 1e-4, `${runtime}: image ${i}, ${p.label}`);
+        for (const p of row) {
+          assert.ok(Math.abs(p.probability - want[i]!.find((q) => q.label === p.label)!.probability) < 1e-4, `${runtime}: image ${i}, ${p.label}`);
+        }
       });
       await reloaded.dispose();
     }

@@ -16,7 +16,9 @@ export type { MethodDefinition } from './method.js';
 
 /** Methods by name. Read-only, definitions included (their config schemas stay as zod builds them). */
 export const METHODS: ReadonlyMap<string, MethodDefinition> = readOnlyMap(
-  new Map<string, MethodDefinition>([spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod, gaussMethod].map((m) => [m.name, Object.freeze(m) as MethodDefinition])),
+  new Map<string, MethodDefinition>(
+    [spbMethod, ftMethod, protoMethod, jointMethod, spbMMethod, spbIMethod, gaussMethod].map((m) => [m.name, Object.freeze(m) as MethodDefinition]),
+  ),
 );
 
 /** A method with its validated config, the policy it yields and the readout that policy predicts with. */

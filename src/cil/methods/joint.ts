@@ -12,7 +12,7 @@ export const JointConfigSchema = z.strictObject({
 
 export const jointMethod: MethodDefinition<typeof JointConfigSchema> = {
   name: 'joint',
-  description: 'joint training on all seen classes\' data with cross-entropy: the upper bound',
+  description: "joint training on all seen classes' data with cross-entropy: the upper bound",
   configSchema: JointConfigSchema,
   policy: (cfg) => ({
     classifierInit: cfg.classifierInit,

@@ -65,7 +65,7 @@ export function rotationEnsembleVariant(gamma = QUARTER_TURNS, readout: Rotation
         readout_ensemble: ensemble,
         readout_single: headLogits[0]!,
       };
-      rotations.forEach((r) => (outputs[featuresOutput(r)] = perRotation[r]!));
+      for (const r of rotations) outputs[featuresOutput(r)] = perRotation[r]!;
       return outputs;
     },
     stateForward(spec: ModelSpec, params: ParamSource, x: Value, classes: number): EvalOutputs {
@@ -88,6 +88,5 @@ export const spbMMethod: MethodDefinition<typeof SpbMConfigSchema> = {
   name: 'spb-m',
   description: 'SPB-M: SPB with one cosine classifier per image rotation (multi-perspective), heads combined at test time',
   configSchema: SpbMConfigSchema,
-  policy: (cfg) =>
-    spbPolicy(cfg, { model: rotationEnsembleVariant(cfg.rotations, cfg.readout), classificationName: cfg.rotations > 1 ? 'mp' : 'ce' }),
+  policy: (cfg) => spbPolicy(cfg, { model: rotationEnsembleVariant(cfg.rotations, cfg.readout), classificationName: cfg.rotations > 1 ? 'mp' : 'ce' }),
 };

@@ -43,7 +43,11 @@ export function datasetImage(ds: ImageDataset, i: number): ShapedPixels {
  * by name; images of dataset classes the model does not know are left out.
  * @example const { accuracy, count } = await evaluateExportedModel(clf, loadDataset('fashion-mnist-mini', 'test'));
  */
-export async function evaluateExportedModel(clf: Classifier<any>, ds: ImageDataset, opts: { batchSize?: number } = {}): Promise<ExportedModelEvaluation> {
+export async function evaluateExportedModel(
+  clf: Pick<Classifier<ShapedPixels>, 'classNames' | 'infer'>,
+  ds: ImageDataset,
+  opts: { batchSize?: number } = {},
+): Promise<ExportedModelEvaluation> {
   const names = clf.classNames;
   const modelIndexOfLabel = ds.classNames.map((n) => names.indexOf(n));
   const matchedClasses = names.filter((n) => ds.classNames.includes(n));
@@ -84,14 +88,14 @@ export async function evaluateExportedModel(clf: Classifier<any>, ds: ImageDatas
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
-  describe: 'Evaluate an exported model on a dataset\'s test split (classes matched by name)',
+  describe: "Evaluate an exported model on a dataset's test split (classes matched by name)",
   builder: (y: Argv) =>
     y
       .option('model', { type: 'string', demandOption: true, describe: 'an exported model (onnx-cil export)' })
       .option('dataset', { type: 'string', demandOption: true, describe: 'dataset name (fashion-mnist, fashion-mnist-mini, cifar-100)' })
       .option('data', { type: 'string', describe: 'folder holding the dataset files (default: $ONNX_CIL_DATA, then the fetch cache)' })
       .option('runtime', { choices: ['node', 'web'] as const, default: 'node' as const, describe: 'onnxruntime-node or onnxruntime-web (wasm)' })
-      .option('threads', { type: 'number', describe: 'intra-op threads (default: onnxruntime\'s choice)' })
+      .option('threads', { type: 'number', describe: "intra-op threads (default: onnxruntime's choice)" })
       .option('batch-size', { type: 'number', default: 256, describe: 'test images per progress step' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (accuracy 0-1, count, ...) on stdout' })
       .example('$0 eval --model model.onnx --dataset fashion-mnist-mini --json', '') as Argv<EvalArgs>,
@@ -103,7 +107,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     try {
       const result = await evaluateExportedModel(clf, ds, { batchSize: a['batch-size'] });
       if (a.json) {
-        process.stdout.write(JSON.stringify({ model: a.model, dataset: a.dataset, runtime: a.runtime, ...result }) + '\n');
+        process.stdout.write(`${JSON.stringify({ model: a.model, dataset: a.dataset, runtime: a.runtime, ...result })}\n`);
         return;
       }
       const skipped = ds.count - result.count;

@@ -27,7 +27,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         default: 'float32' as const,
         describe: 'float32: normalised NCHW floats; uint8-rgba: canvas RGBA bytes [N,H,W,4]; uint8-nhwc: bytes [N,H,W,C] (normalisation inside the model)',
       })
-      .option('single-head', { type: 'boolean', default: false, describe: 'export the main classifier head alone: head 0 of a rotation ensemble (SPB-M), the cosine classifier of a model with class statistics (gauss)' })
+      .option('single-head', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'export the main classifier head alone: head 0 of a rotation ensemble (SPB-M), the cosine classifier of a model with class statistics (gauss)',
+      })
       .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object describing the export on stdout' })
       .example('$0 export --from runs/train --out model.onnx --input uint8-rgba', 'a model that takes canvas pixels') as Argv<ExportArgs>,

@@ -16,7 +16,8 @@ interface IncrementArgs extends RuntimeArgs {
 
 export const incrementCommand: CommandModule<object, IncrementArgs> = {
   command: 'increment',
-  describe: "Teach a trained model new classes from their images only (one later phase of its method: SPB's training, gauss's statistics...) and write the next checkpoint",
+  describe:
+    "Teach a trained model new classes from their images only (one later phase of its method: SPB's training, gauss's statistics...) and write the next checkpoint",
   builder: (y: Argv) =>
     runtimeOptions(y)
       .option('from', { type: 'string', demandOption: true, describe: 'run folder (its latest phase) or class-incremental checkpoint' })
