@@ -68,24 +68,32 @@ export async function renderChart(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-function accuracyPerPhaseSpec(phases: PhaseEvaluation[]): TopLevelSpec {
-  const values = phases.flatMap((p) => [
-    { phase: p.phase, readout: 'top-1 (classifier)', accuracy: p.accuracy },
-    { phase: p.phase, readout: 'top-5 (classifier)', accuracy: p.top5 },
-    { phase: p.phase, readout: 'top-1 (NCM)', accuracy: p.ncmAccuracy },
-  ]);
+/** An accuracy-per-phase chart: one series per value of `series`, accuracy on a 0-100% axis. */
+function phaseChart(title: string, values: { phase: number; accuracy: number }[], series: string, bars: boolean): TopLevelSpec {
   return {
-    title: 'Accuracy on all seen classes after each phase',
+    title,
     width: 420,
     height: 240,
     data: { values },
-    mark: { type: 'line', point: true },
+    mark: bars ? 'bar' : { type: 'line', point: true },
     encoding: {
       x: { field: 'phase', type: 'ordinal', title: 'phase' },
+      ...(bars ? { xOffset: { field: series, type: 'nominal' } } : {}),
       y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' } },
-      color: { field: 'readout', type: 'nominal' },
+      color: { field: series, type: 'nominal' },
     },
   };
+}
+
+function accuracyPerPhaseSpec(phases: PhaseEvaluation[]): TopLevelSpec {
+  // The method's prediction, its top-5, the NCM readout, and any other readout the method reports beside it.
+  const values = phases.flatMap((p) => [
+    { phase: p.phase, readout: 'top-1', accuracy: p.accuracy },
+    { phase: p.phase, readout: 'top-5', accuracy: p.top5 },
+    { phase: p.phase, readout: 'top-1 (NCM)', accuracy: p.ncmAccuracy },
+    ...Object.entries(p.readouts ?? {}).map(([name, accuracy]) => ({ phase: p.phase, readout: `top-1 (${name})`, accuracy })),
+  ]);
+  return phaseChart('Accuracy on all seen classes after each phase', values, 'readout', false);
 }
 
 function oldNewSpec(phases: PhaseEvaluation[]): TopLevelSpec {
@@ -93,19 +101,7 @@ function oldNewSpec(phases: PhaseEvaluation[]): TopLevelSpec {
     ...(p.oldAccuracy === null ? [] : [{ phase: p.phase, classes: 'old classes', accuracy: p.oldAccuracy }]),
     { phase: p.phase, classes: 'new classes', accuracy: p.newAccuracy },
   ]);
-  return {
-    title: 'Old-class vs new-class accuracy',
-    width: 420,
-    height: 240,
-    data: { values },
-    mark: 'bar',
-    encoding: {
-      x: { field: 'phase', type: 'ordinal' },
-      xOffset: { field: 'classes', type: 'nominal' },
-      y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' } },
-      color: { field: 'classes', type: 'nominal' },
-    },
-  };
+  return phaseChart('Old-class vs new-class accuracy', values, 'classes', true);
 }
 
 function matrixSpec(phases: PhaseEvaluation[], groupNames: string[]): TopLevelSpec {
