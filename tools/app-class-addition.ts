@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadClassifier, type ShapedPixels } from '../src/app/node.js';
 import type { CilCheckpointMeta } from '../src/cil/checkpoint.js';
 import { phaseGroups, resolveClassOrder } from '../src/cil/protocol.js';
-import { datasetImage, evaluateExportedModel } from '../src/cli/commands/eval.js';
+import { datasetImage, evaluateExportedModel } from '../src/export/evaluate.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/registry.js';
 import { exportModel } from '../src/export/index.js';

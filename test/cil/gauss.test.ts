@@ -17,7 +17,7 @@ import { resolveMethod } from '../../src/cil/methods/index.js';
 import { loadProtocol } from '../../src/cil/protocol.js';
 import { runProtocol, type RunResult } from '../../src/cil/run.js';
 import { singleHeadVariant } from '../../src/cil/variants.js';
-import { evaluateExportedModel } from '../../src/cli/commands/eval.js';
+import { evaluateExportedModel } from '../../src/export/evaluate.js';
 import { buildLabelMap } from '../../src/data/batches.js';
 import { indicesOfClasses, type ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { loadClassifier, resizePixels, toPixels } from '../../src/app/node.js';
 import { classifierWeight, prototypeOf } from '../../src/app/model-edit.js';
-import { datasetImage } from '../../src/cli/commands/eval.js';
+import { datasetImage } from '../../src/export/evaluate.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, parseModelInfo } from '../../src/export/index.js';
 import { decodeModel, tensorData } from '../../src/graph/onnx-proto.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { datasetImage } from '../../src/cli/commands/eval.js';
+import { datasetImage } from '../../src/export/evaluate.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { makeCheckpoint } from './helpers.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadClassifier } from '../../src/app/node.js';
-import { evaluateExportedModel, datasetImage } from '../../src/cli/commands/eval.js';
+import { evaluateExportedModel, datasetImage } from '../../src/export/evaluate.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, META_KEYS, parseModelInfo } from '../../src/export/index.js';

@@ -10,7 +10,7 @@ import { loadClassifier } from '../../src/app/node.js';
 import { IncrementalLearner, STATISTICS_KEYS } from '../../src/cil/learner.js';
 import { GaussConfigSchema } from '../../src/cil/methods/gauss.js';
 import { resolveMethod } from '../../src/cil/methods/index.js';
-import { datasetImage } from '../../src/cli/commands/eval.js';
+import { datasetImage } from '../../src/export/evaluate.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, MAHALANOBIS_TEMPERATURE, parseModelInfo } from '../../src/export/index.js';
 import { decodeModel, encodeModel, tensorData } from '../../src/graph/onnx-proto.js';
