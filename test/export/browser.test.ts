@@ -17,10 +17,9 @@ import { classifierWeight, mahalanobisStatistics } from '../../src/app/model-edi
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { makeCheckpoint, withClassStatistics, type FixtureOptions, type DemoWindow } from './helpers.js';
+import { CHROMIUM_SKIP, launchChromium, makeCheckpoint, withClassStatistics, type FixtureOptions, type DemoWindow } from './helpers.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+const skip = CHROMIUM_SKIP;
 if (skip) console.log(`# browser end-to-end test skipped: ${skip}`);
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
@@ -96,21 +95,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
       .toFile(join(dir, 'shoe.png'));
     server = await serve(out);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context = await launchChromium(join(dir, 'profile'));
     page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

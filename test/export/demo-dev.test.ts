@@ -4,7 +4,7 @@
  * model must load, and a classification must match onnxruntime-node's.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,10 +12,9 @@ import type { ViteDevServer } from 'vite';
 import { loadClassifier } from '../../src/app/node.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
-import { makeCheckpoint, type DemoWindow } from './helpers.js';
+import { CHROMIUM_SKIP, launchChromium, makeCheckpoint, type DemoWindow } from './helpers.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+const skip = CHROMIUM_SKIP;
 if (skip) console.log(`# demo dev-server test skipped: ${skip}`);
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
@@ -54,21 +53,7 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
     });
     await server.listen();
     const base = server.resolvedUrls!.local[0]!;
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context = await launchChromium(join(dir, 'profile'));
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('response', (r) => {

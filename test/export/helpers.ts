@@ -1,4 +1,5 @@
 /** Shared fixtures of the export tests: small checkpoints with non-trivial BatchNorm statistics, made in milliseconds. */
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { STATISTICS_KEYS } from '../../src/cil/learner.js';
 import { allocateSharedBytes, type ImageDataset } from '../../src/data/dataset.js';
@@ -209,4 +210,32 @@ export function onnxCheck(path: string): string | null {
     encoding: 'utf8',
   });
   return r.status === 0 ? null : r.stderr || `exit ${r.status}`;
+}
+
+/** Chromium for the browser tests: $CHROMIUM_PATH or Debian's package. */
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+/** Why the browser tests skip (false: they run). */
+export const CHROMIUM_SKIP = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+
+/**
+ * Headless Chromium with a fresh profile in `profileDir`, without the background connections a closed network
+ * refuses.
+ * @example const context = await launchChromium(join(dir, 'profile')); const page = await context.newPage();
+ */
+export async function launchChromium(profileDir: string): Promise<import('playwright-core').BrowserContext> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }
