@@ -24,16 +24,15 @@ import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, loadExportSource, MAHALANOBIS_TEMPERATURE } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
 import { pooledCovariance } from '../../src/nn/class-statistics.js';
-import { getModelSpec } from '../../src/nn/models.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { predict } from '../../src/train/evaluate.js';
 import { EvalSession } from '../../src/train/session.js';
 import { buildEvalGraph } from '../../src/train/training-graph.js';
-import { fileTemporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
+import { fileTemporaryFolder, TINY_INPUT, tinyProtocol, tinySetup, writeImageFolder } from './helpers.js';
 
 const CLASSES = ['c0', 'c1', 'c2', 'c3'];
 const CONFIG = { priorStrength: 5, shrinkage: 0.2 };
-const INPUT: [number, number, number] = [1, 8, 8];
+const INPUT = TINY_INPUT;
 const protocol = tinyProtocol(2, 4);
 
 // One gauss run (2 base classes, then c2, then c3) and one proto run on a tiny image folder, shared by the tests.
@@ -130,15 +129,7 @@ test('the exported model of a gauss run predicts what the learner predicts on ev
   const { test: testSet } = await loadProtocolData(protocol.data, data);
   // The learner's readout: Mahalanobis scores of its evaluation graph's features, as `evaluate` computes them.
   const { state } = loadCilCheckpoint(phaseFile(2));
-  const setup = {
-    model: 'convnet',
-    spec: getModelSpec('convnet'),
-    inputShape: INPUT,
-    backend: { threads: 1 },
-    evalBatchSize: 16,
-    workers: 0,
-    seed: protocol.seed,
-  };
+  const setup = tinySetup(protocol.seed);
   const learner = new IncrementalLearner(resolveMethod('gauss', CONFIG).policy, setup, state);
   const graph = buildEvalGraph({
     name: 'features',

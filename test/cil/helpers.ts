@@ -15,7 +15,8 @@ import type { ModelVariant } from '../../src/cil/variants.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { GraphBuilder, type Value } from '../../src/graph/builder.js';
 import { encodeModel } from '../../src/graph/onnx-proto.js';
-import { buildBackbone, ModelSpecSchema } from '../../src/nn/models.js';
+import { buildBackbone, getModelSpec, ModelSpecSchema } from '../../src/nn/models.js';
+import type { ModelSetup } from '../../src/cil/learner.js';
 import { ConstantParams, InputParams, type BatchNormMode, type ParamSource, type StateDict } from '../../src/nn/params.js';
 import { createBackend } from '../../src/runtime/backend.js';
 
@@ -225,4 +226,15 @@ export async function checkVariantLoss(opts: {
   assert.deepEqual(parts, opts.expectParts);
   assert.ok(report.ok, report.failures.join('\n'));
   return report;
+}
+
+/** Input shape of tinyProtocol's 8x8 grayscale images. */
+export const TINY_INPUT: [number, number, number] = [1, 8, 8];
+
+/**
+ * The model setup a learner over tinyProtocol's data uses in tests: convnet, one thread, no workers.
+ * @example const learner = new IncrementalLearner(policy, tinySetup(protocol.seed), state);
+ */
+export function tinySetup(seed: number): ModelSetup {
+  return { model: 'convnet', spec: getModelSpec('convnet'), inputShape: TINY_INPUT, backend: { threads: 1 }, evalBatchSize: 16, workers: 0, seed };
 }

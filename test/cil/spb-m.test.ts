@@ -26,10 +26,10 @@ import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { predict, type Predictions } from '../../src/train/evaluate.js';
 import { EvalSession } from '../../src/train/session.js';
 import { buildEvalGraph } from '../../src/train/training-graph.js';
-import { checkVariantLoss, fileTemporaryFolder, rotatedDataset, tinyProtocol, writeImageFolder } from './helpers.js';
+import { checkVariantLoss, fileTemporaryFolder, rotatedDataset, TINY_INPUT, tinyProtocol, tinySetup, writeImageFolder } from './helpers.js';
 
 const CLASSES = ['c0', 'c1', 'c2', 'c3'];
-const INPUT: [number, number, number] = [1, 8, 8];
+const INPUT = TINY_INPUT;
 const FEATURES = 128;
 
 test('the SPB-M policy trains L_mp (alone in phase 0) and L_em with four rotation heads', () => {
@@ -120,15 +120,7 @@ test("SPB-M expands each rotation head with the prototypes of the images rotated
   // images rotated by r (here rotated in plain code and read by a single-head model).
   const phase0 = loadCilCheckpoint(join(root, 'run', 'phase-0.onnx'));
   const { train } = await loadProtocolData(protocol.data, join(root, 'data'));
-  const setup = {
-    model: 'convnet',
-    spec: getModelSpec('convnet'),
-    inputShape: INPUT,
-    backend: { threads: 1 },
-    evalBatchSize: 16,
-    workers: 0,
-    seed: protocol.seed,
-  };
+  const setup = tinySetup(protocol.seed);
   const learner = new IncrementalLearner(resolveMethod('spb-m').policy, setup, { ...phase0.state, weights: new Map(phase0.state.weights) });
   const data: PhaseData = {
     phase: 1,
