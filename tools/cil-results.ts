@@ -2,7 +2,10 @@
  * Prints the markdown results table of docs/results/README.md from the saved `onnx-cil run --json` outputs, so the
  * table is never copied by hand.
  *
- * Usage: node --import tsx tools/cil-results.ts docs/results/*.json
+ * Usage: node --import tsx tools/cil-results.ts [--matrix] docs/results/*.json
+ *
+ * --matrix  prints, for every file, its accuracy matrix instead: one row per phase, one column per class group
+ *           (group 0 = the base classes, group g = the classes phase g added), with the NCM readout beside it.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -12,7 +15,8 @@ import { parseToolArgs } from './lib/args.js';
 const pct = (v: number | null) => (v === null ? '–' : (v * 100).toFixed(1));
 
 // Other files a shell glob may bring along (a README beside the results) are passed over.
-const files = parseToolArgs(import.meta.url, {}, { allowPositionals: true }).positionals.filter((f) => f.endsWith('.json'));
+const args = parseToolArgs(import.meta.url, { matrix: { type: 'boolean' } }, { allowPositionals: true });
+const files = args.positionals.filter((f) => f.endsWith('.json'));
 if (files.length === 0) {
   process.stderr.write('usage: node --import tsx tools/cil-results.ts RESULT.json...\n');
   process.exit(2);
@@ -26,6 +30,31 @@ results.sort(
     a.r.method.localeCompare(b.r.method) ||
     a.r.seed - b.r.seed,
 );
+
+/** The per-phase, per-class-group accuracy of one run as a markdown table: where forgetting happens, and to whom. */
+function accuracyMatrix(file: string, r: RunResult): string {
+  const groups = r.phases.length;
+  const header = ['phase', ...Array.from({ length: groups }, (_, g) => (g === 0 ? 'base' : `g${g}`)), 'all', 'NCM'];
+  const rows = r.phases.map((p) => [
+    String(p.phase),
+    ...Array.from({ length: groups }, (_, g) => pct(p.groupAccuracy[g] ?? null)),
+    pct(p.accuracy),
+    pct(p.ncmAccuracy),
+  ]);
+  return [
+    `${file}: ${r.preset}, ${r.method}, seed ${r.seed}, x${r.epochsScale}`,
+    '',
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    '',
+  ].join('\n');
+}
+
+if (args.values.matrix) {
+  process.stdout.write(results.map(({ file, r }) => accuracyMatrix(file, r)).join('\n'));
+  process.exit(0);
+}
 
 const lines = [
   '| preset | scale | BN later | method | seed | top-1 per phase (%) | avg. inc. acc. | final acc. | forgetting | BWT | NCM avg. inc. | readouts avg. inc. | final acc. per class group (%) | wall (s) | train img/s | file |',
