@@ -217,7 +217,7 @@ describe('a busy run folder', () => {
     assert.match(
       refused.stderr,
       new RegExp(
-        `^onnx-cil: error: ${escapeRegExp(out)} is in use by process ${firstPid} on .* \\(run spb, since [^)]+\\); wait for it to finish or choose another --out \\(if that process is gone, delete .*\\)\n$`,
+        `^onnx-cil: error: ${escapeRegExp(out)} is in use by process ${firstPid} on .* \\(run gauss, since [^)]+\\); wait for it to finish or choose another --out \\(if that process is gone, delete .*\\)\n$`,
       ),
     );
     assert.equal(refused.status, 1);
