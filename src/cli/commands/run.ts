@@ -50,7 +50,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         // The measured best: above proto and the paper's methods on fmnist-b5-p5 and cifar100-b50-p5 (docs/results.md).
         default: 'gauss',
         describe:
-          'learning method; gauss (default, the most accurate measured: Gaussian class statistics over the phase-0 extractor, no later training), the paper\'s spb, spb-m and spb-i, and the baselines proto, ft and joint',
+          "learning method; gauss (default, the most accurate measured: Gaussian class statistics over the phase-0 extractor, no later training), the paper's spb, spb-m and spb-i, and the baselines proto, ft and joint",
       })
       .option('out', { type: 'string', describe: 'run folder (default runs/<preset>-<method>-s<seed>, plus -x<scale> when --epochs-scale is not 1)' })
       .option('seed', { type: 'number', describe: "seed of weights and batches (default: the preset's)" })
