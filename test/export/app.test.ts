@@ -12,18 +12,11 @@ import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, parseModelInfo } from '../../src/export/index.js';
 import { decodeModel, tensorData } from '../../src/graph/onnx-proto.js';
 import { createBackend } from '../../src/runtime/backend.js';
-import { HAVE_PYTHON_ONNX, makeCheckpoint, onnxCheck, syntheticDataset, type FixtureOptions } from './helpers.js';
+import { HAVE_PYTHON_ONNX, grayConvnetFixture, makeCheckpoint, onnxCheck, syntheticDataset, type FixtureOptions } from './helpers.js';
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const TRAIN = loadDataset('fashion-mnist-mini', 'train');
-const GRAY: FixtureOptions = {
-  model: 'convnet',
-  classNames: FMNIST.classNames.slice(0, 8),
-  inputShape: [1, 28, 28],
-  mean: FMNIST.mean,
-  std: FMNIST.std,
-  seed: 3,
-};
+const GRAY: FixtureOptions = grayConvnetFixture(FMNIST, 8, 3);
 const gray = makeCheckpoint(GRAY).checkpoint;
 const RGB_DATA = syntheticDataset(16, [3, 16, 16], 4);
 const RGB: FixtureOptions = {

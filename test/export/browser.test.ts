@@ -17,7 +17,7 @@ import { classifierWeight, mahalanobisStatistics } from '../../src/app/model-edi
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { CHROMIUM_SKIP, launchChromium, makeCheckpoint, withClassStatistics, type FixtureOptions, type DemoWindow } from './helpers.js';
+import { CHROMIUM_SKIP, launchChromium, grayConvnetFixture, makeCheckpoint, withClassStatistics, type FixtureOptions, type DemoWindow } from './helpers.js';
 
 const skip = CHROMIUM_SKIP;
 if (skip) console.log(`# browser end-to-end test skipped: ${skip}`);
@@ -67,14 +67,7 @@ describe('browser demo in headless Chromium', { skip }, () => {
   let base = '';
   let context: import('playwright-core').BrowserContext;
   let page: import('playwright-core').Page;
-  const fixture: FixtureOptions = {
-    model: 'convnet',
-    classNames: FMNIST.classNames.slice(0, 9),
-    inputShape: [1, 28, 28],
-    mean: FMNIST.mean,
-    std: FMNIST.std,
-    seed: 21,
-  };
+  const fixture: FixtureOptions = grayConvnetFixture(FMNIST, 9, 21);
   const { checkpoint } = makeCheckpoint(fixture);
   const modelBytes = exportModel(checkpoint, { input: 'uint8-rgba' }).bytes;
   let mahalanobisBytes: Uint8Array;

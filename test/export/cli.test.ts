@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { datasetImage } from '../../src/export/evaluate.js';
 import { loadDataset } from '../../src/data/registry.js';
-import { makeCheckpoint } from './helpers.js';
+import { grayConvnetFixture, makeCheckpoint } from './helpers.js';
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -23,13 +23,7 @@ describe('onnx-cil export / predict / eval', () => {
   const run = join(dir, 'run');
   mkdirSync(run);
   // Only 8 of the 10 classes: eval must match names and leave the other classes' images out.
-  const { bytes } = makeCheckpoint({
-    model: 'convnet',
-    classNames: FMNIST.classNames.slice(0, 8),
-    inputShape: [1, 28, 28],
-    mean: FMNIST.mean,
-    std: FMNIST.std,
-  });
+  const { bytes } = makeCheckpoint(grayConvnetFixture(FMNIST, 8));
   writeFileSync(join(run, 'checkpoint.onnx'), bytes);
   writeFileSync(join(run, 'metrics.json'), JSON.stringify({ testAccuracy: 0.125 }));
   const model = join(dir, 'out', 'model.onnx');

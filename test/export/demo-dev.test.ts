@@ -12,7 +12,7 @@ import type { ViteDevServer } from 'vite';
 import { loadClassifier } from '../../src/app/node.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel } from '../../src/export/index.js';
-import { CHROMIUM_SKIP, launchChromium, makeCheckpoint, type DemoWindow } from './helpers.js';
+import { CHROMIUM_SKIP, launchChromium, grayConvnetFixture, makeCheckpoint, type DemoWindow } from './helpers.js';
 
 const skip = CHROMIUM_SKIP;
 if (skip) console.log(`# demo dev-server test skipped: ${skip}`);
@@ -26,14 +26,7 @@ describe('browser demo on the Vite dev server in headless Chromium', { skip }, (
   let page: import('playwright-core').Page;
   const wasm: { url: string; status: number; type: string }[] = [];
   const pageErrors: string[] = [];
-  const { checkpoint } = makeCheckpoint({
-    model: 'convnet',
-    classNames: FMNIST.classNames.slice(0, 8),
-    inputShape: [1, 28, 28],
-    mean: FMNIST.mean,
-    std: FMNIST.std,
-    seed: 5,
-  });
+  const { checkpoint } = makeCheckpoint(grayConvnetFixture(FMNIST, 8, 5));
   const modelBytes = exportModel(checkpoint, { input: 'uint8-rgba' }).bytes;
 
   before(async () => {

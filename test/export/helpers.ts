@@ -38,6 +38,15 @@ export interface FixtureOptions {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * The convnet fixture for the first `classCount` classes of a 1x28x28 dataset, with its names, mean and std.
+ * @example makeCheckpoint(grayConvnetFixture(FMNIST, 8, 3));
+ */
+export function grayConvnetFixture(ds: ImageDataset, classCount: number, seed?: number): FixtureOptions {
+  const fixture: FixtureOptions = { model: 'convnet', classNames: ds.classNames.slice(0, classCount), inputShape: [1, 28, 28], mean: ds.mean, std: ds.std };
+  return seed === undefined ? fixture : { ...fixture, seed };
+}
+
 function forwardOf(opts: FixtureOptions) {
   const spec = getModelSpec(opts.model);
   return (params: ParamSource, x: Value) => {

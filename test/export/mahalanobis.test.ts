@@ -16,19 +16,21 @@ import { exportModel, MAHALANOBIS_TEMPERATURE, parseModelInfo } from '../../src/
 import { decodeModel, encodeModel, tensorData } from '../../src/graph/onnx-proto.js';
 import { classMoments, mahalanobisParameters, shrunkCovariance, spdInverse } from '../../src/nn/class-statistics.js';
 import { getModelSpec } from '../../src/nn/models.js';
-import { argmaxRows, checkpointOutputs, makeCheckpoint, softmaxRows, topMargin, withClassStatistics, type FixtureOptions } from './helpers.js';
+import {
+  argmaxRows,
+  checkpointOutputs,
+  grayConvnetFixture,
+  makeCheckpoint,
+  softmaxRows,
+  topMargin,
+  withClassStatistics,
+  type FixtureOptions,
+} from './helpers.js';
 
 const FMNIST = loadDataset('fashion-mnist-mini', 'test');
 const TRAIN = loadDataset('fashion-mnist-mini', 'train');
 const CLASSES = 8;
-const FIXTURE: FixtureOptions = {
-  model: 'convnet',
-  classNames: FMNIST.classNames.slice(0, CLASSES),
-  inputShape: [1, 28, 28],
-  mean: FMNIST.mean,
-  std: FMNIST.std,
-  seed: 13,
-};
+const FIXTURE: FixtureOptions = grayConvnetFixture(FMNIST, CLASSES, 13);
 // The method's defaults: no ridge beyond a floor, so some precision entries are large (the float64 path matters).
 const OPTIONS = GaussConfigSchema.parse({});
 const checkpoint = withClassStatistics(FIXTURE, makeCheckpoint(FIXTURE).checkpoint, TRAIN, OPTIONS);
