@@ -82,7 +82,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           "hold out this fraction of every class's training images (stratified, seeded) and evaluate on it instead of the test set: for choosing hyper-parameters",
       })
       .option('workers', WORKERS_OPTION)
-      .example('$0 run', 'the default: SPB on fmnist-mini-b5-p5, a few minutes on 2 cores')
+      .example('$0 run', 'the default: gauss on fmnist-mini-b5-p5 (the embedded subset), about 30 s on 2 cores')
       .example(
         '$0 run --preset fmnist-b5-p5 --method spb-m --data ../shared/datasets/fashion-mnist --epochs-scale 0.25',
         'SPB-M: four rotation heads, combined at test time',
