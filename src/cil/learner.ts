@@ -51,6 +51,11 @@ export interface PhasePolicy {
    * and predicts with the Mahalanobis readout they give, covariances regularised as these options say.
    */
   readonly classStatistics?: ShrinkageOptions;
+  /**
+   * Phase 0 trains exactly as this method with this config trains it (same model, same loss), so a run of either
+   * can share the other's phase 0 (`--base-from`).
+   */
+  readonly phaseZeroOf?: { readonly method: string; readonly config: Readonly<Record<string, unknown>> };
 }
 
 /**

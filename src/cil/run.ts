@@ -108,14 +108,17 @@ function checkImages(protocol: Protocol, ds: ImageDataset): void {
 /**
  * What makes a method's phase 0 what it is: plain cross-entropy on one head for every method on the default model
  * (SPB, FT, proto, joint share it), otherwise the method and its settings that act in phase 0 (SPB-M's heads and
- * readout, SPB-I's self-supervised task): SPB's later-phase switches do not count.
+ * readout, SPB-I's self-supervised task): SPB's later-phase switches do not count. A method whose phase 0 is
+ * another method's (`phaseZeroOf`, e.g. gauss over SPB-M's rotation heads) has that method's identity.
+ * @example phaseZeroIdentity('gauss', { rotations: 4 }) === phaseZeroIdentity('spb-m', {}); // true
  */
 export function phaseZeroIdentity(methodName: string, methodConfig: Record<string, unknown>): string {
-  const { policy } = resolveMethod(methodName, methodConfig);
+  const { policy, config } = resolveMethod(methodName, methodConfig);
+  if (policy.phaseZeroOf) return phaseZeroIdentity(policy.phaseZeroOf.method, { ...policy.phaseZeroOf.config });
   if (!policy.model && !policy.basePhaseLoss) return 'single-head cross-entropy';
   const laterOnly = new Set(Object.keys(SpbConfigSchema.shape));
   return `${methodName} ${JSON.stringify(
-    Object.entries(methodConfig)
+    Object.entries(config)
       .filter(([k]) => !laterOnly.has(k))
       .sort(([a], [b]) => a.localeCompare(b)),
   )}`;

@@ -15,7 +15,7 @@ import { incrementModel } from '../../src/cil/increment.js';
 import { IncrementalLearner } from '../../src/cil/learner.js';
 import { resolveMethod } from '../../src/cil/methods/index.js';
 import { loadProtocol } from '../../src/cil/protocol.js';
-import { runProtocol, type RunResult } from '../../src/cil/run.js';
+import { phaseZeroIdentity, runProtocol, type RunResult } from '../../src/cil/run.js';
 import { singleHeadVariant } from '../../src/cil/variants.js';
 import { evaluateExportedModel } from '../../src/export/evaluate.js';
 import { buildLabelMap } from '../../src/data/batches.js';
@@ -218,5 +218,39 @@ test("increment on a gauss checkpoint adds the new classes' statistics without t
   }
   for (const [name, w] of loadCilCheckpoint(phaseFile(1)).state.weights) {
     if (name !== 'fc.weight') assert.deepEqual(added.state.weights.get(name), w, `${name} is unchanged`);
+  }
+});
+
+test("gauss with rotation heads shares SPB-M's phase 0 and reads out, and exports, from the unrotated images' features", async () => {
+  await gaussAndProto();
+  assert.equal(phaseZeroIdentity('gauss', { rotations: 4 }), phaseZeroIdentity('spb-m', {}));
+  assert.equal(phaseZeroIdentity('gauss', {}), phaseZeroIdentity('spb', {}));
+  assert.notEqual(phaseZeroIdentity('gauss', { rotations: 2 }), phaseZeroIdentity('spb-m', {}));
+  const spbM = await runProtocol({ ...common, method: 'spb-m', outDir: join(root, 'spb-m') });
+  const rotated = await runProtocol({
+    ...common,
+    method: 'gauss',
+    methodConfig: { ...CONFIG, rotations: 4 },
+    outDir: join(root, 'gauss-rot'),
+    baseFrom: join(root, 'spb-m'),
+  });
+  await assert.rejects(
+    runProtocol({ ...common, method: 'gauss', methodConfig: { rotations: 4 }, outDir: join(root, 'gauss-rot-refused'), baseFrom: join(root, 'proto') }),
+    /--base-from .* its phase 0 was trained by proto .* gauss trains phase 0 differently/,
+  );
+  const g0 = loadCilCheckpoint(join(root, 'gauss-rot', 'phase-0.onnx')).state;
+  assert.deepEqual(g0.weights, loadCilCheckpoint(join(root, 'spb-m', 'phase-0.onnx')).state.weights, "SPB-M's phase 0, rotation heads included");
+  assert.equal(rotated.phases[0]!.readouts!['classifier'], spbM.phases[0]!.accuracy, "its classifier readout is SPB-M's ensemble");
+  // Its statistics are those of the unrotated images: the exported model (one backbone pass on the image, then the
+  // Mahalanobis readout) scores on the test images exactly what the run reported.
+  const { test: testSet } = await loadProtocolData(protocol.data, data);
+  for (const phase of [0, 2]) {
+    const clf = await loadClassifier(exportModel(loadCheckpoint(join(root, 'gauss-rot', `phase-${phase}.onnx`))).bytes, { threads: 1 });
+    const seen = Array.from(indicesOfClasses(testSet, [0, 1, 2, 3].slice(0, phase + 2)));
+    const images = seen.map((i) => image(testSet, i));
+    const labels = seen.map((i) => testSet.labels[i]!);
+    const predicted = argmax((await clf.infer(images)).probabilities, phase + 2);
+    await clf.dispose();
+    assert.equal(predicted.filter((c, r) => c === labels[r]).length / labels.length, rotated.phases[phase]!.accuracy, `phase ${phase}`);
   }
 });

@@ -1,12 +1,14 @@
 /**
- * Gaussian class statistics over the phase-0 extractor: phase 0 trains as SPB's does (and can share it), later
- * phases train nothing; every class is modelled by the mean and covariance of its unit-length features, each
+ * Gaussian class statistics over the phase-0 extractor: phase 0 trains as SPB's does (and can share it), or, with
+ * `rotations` > 1, as SPB-M's does (one cosine head per image rotation; shares SPB-M's phase 0); later phases train
+ * nothing; every class is modelled by the mean and covariance of its unit-length features, each
  * covariance blended with the base classes' pooled covariance by its image count and ridged, and images are
  * classified by the nearest class in Mahalanobis distance. In the spirit of FeCAM (NeurIPS 2023), with the pooled
  * prior so that a class given as 5 images in an app still gets a usable covariance.
  */
 import { z } from 'zod';
 import type { MethodDefinition } from './method.js';
+import { rotationEnsembleVariant } from './spb-m.js';
 import { spbPolicy } from './spb.js';
 
 export const GaussConfigSchema = z.strictObject({
@@ -23,6 +25,12 @@ export const GaussConfigSchema = z.strictObject({
    * invertible; the pooled prior already conditions it, and validation preferred no ridge).
    */
   shrinkage: z.number().min(0).max(100).default(0),
+  /**
+   * Rotation heads of phase 0: 1 trains one cosine head with cross-entropy (SPB's phase 0); 2-4 train SPB-M's
+   * phase 0 (the batch and its rotations through the extractor, one head per rotation, L_mp), a rotation-aware
+   * extractor in the spirit of PASS (CVPR 2021). The statistics and the readout use the unrotated images' features.
+   */
+  rotations: z.number().int().min(1).max(4).default(1),
 });
 export type GaussConfig = z.infer<typeof GaussConfigSchema>;
 
@@ -31,7 +39,11 @@ export const gaussMethod: MethodDefinition<typeof GaussConfigSchema> = {
   description: 'Gaussian class statistics (mean + shrunk covariance of unit features) over the frozen phase-0 extractor, Mahalanobis readout',
   configSchema: GaussConfigSchema,
   policy: (cfg) => ({
-    ...spbPolicy({ distillation: false, reciprocalWeights: false, classifierInit: 'prototype', trainLaterPhases: false }),
+    ...spbPolicy(
+      { distillation: false, reciprocalWeights: false, classifierInit: 'prototype', trainLaterPhases: false },
+      cfg.rotations > 1 ? { model: rotationEnsembleVariant(cfg.rotations, 'ensemble'), classificationName: 'mp' } : {},
+    ),
     classStatistics: { priorStrength: cfg.priorStrength, shrinkage: cfg.shrinkage },
+    ...(cfg.rotations > 1 ? { phaseZeroOf: { method: 'spb-m', config: { rotations: cfg.rotations } } } : {}),
   }),
 };
