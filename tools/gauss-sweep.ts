@@ -6,8 +6,12 @@
  * images of every (priorStrength, shrinkage) pair, phase by phase as the run would have seen them. The test set is
  * never read.
  *
+ * `--power` adds Tukey's ladder transform (each feature x becomes sign(x) |x|^power before the unit-length
+ * normalisation, as FeCAM does) as a third dimension; for any power other than 1 the statistics are recomputed
+ * from the training part's features (the checkpoint's are those of power 1).
+ *
  *   node --import tsx tools/gauss-sweep.ts --run runs/fm-val-gauss-s1 --data ../shared/datasets/fashion-mnist \
- *     [--prior 0,5,20,100,1000] [--shrinkage 0.01,0.1,0.5,1] [--json]
+ *     [--prior 0,5,20,100,1000] [--shrinkage 0.01,0.1,0.5,1] [--power 1,0.5] [--json]
  */
 import { join } from 'node:path';
 import { buildLabelMap } from '../src/data/batches.js';
@@ -16,7 +20,7 @@ import { loadCilCheckpoint, resolveCheckpointPath } from '../src/cil/checkpoint.
 import { loadRunData } from '../src/cil/data.js';
 import { phaseGroups, resolveClassOrder } from '../src/cil/protocol.js';
 import { classifierForward } from '../src/cil/variants.js';
-import { mahalanobisParameters, mahalanobisScores } from '../src/nn/class-statistics.js';
+import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, type ClassMoments } from '../src/nn/class-statistics.js';
 import { getModelSpec } from '../src/nn/models.js';
 import { predict } from '../src/train/evaluate.js';
 import { EvalSession } from '../src/train/session.js';
@@ -28,6 +32,7 @@ const { values: flags } = parseToolArgs(import.meta.url, {
   data: { type: 'string' },
   prior: { type: 'string', default: '0,2,5,10,20,50,100,1000,100000' },
   shrinkage: { type: 'string', default: '0.01,0.03,0.1,0.3,1' },
+  power: { type: 'string', default: '1' },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
 });
@@ -40,6 +45,8 @@ const numbers = (text: string, flag: string) =>
   });
 const priors = numbers(flags.prior, '--prior');
 const shrinkages = numbers(flags.shrinkage, '--shrinkage');
+const powers = numbers(flags.power, '--power');
+if (powers.includes(0)) throw new Error('--power: 0 maps every feature to +-1; give powers > 0');
 
 const checkpointPath = resolveCheckpointPath(flags.run);
 const { meta, state } = loadCilCheckpoint(checkpointPath);
@@ -62,36 +69,61 @@ const graph = buildEvalGraph({
   forward: ({ params, x }) => ({ features: classifierForward(spec, params, x, classes).features }),
 });
 const evaluator = await EvalSession.create(graph, protocol.evalBatchSize, inputShape, { threads: integerArg(flags.threads, '--threads', 0) || undefined });
-const p = await predict(evaluator, validation, state.weights, {
-  labelMap: buildLabelMap(seen, train.classNames.length),
-  indices: indicesOfClasses(validation, seen),
-});
+const labelMap = buildLabelMap(seen, train.classNames.length);
+const p = await predict(evaluator, validation, state.weights, { labelMap, indices: indicesOfClasses(validation, seen) });
+// The training part's features, only when statistics must be recomputed (the extractor is frozen after phase 0,
+// so one pass gives every class's features as its phase saw them).
+const trained = powers.some((v) => v !== 1) ? await predict(evaluator, train, state.weights, { labelMap, indices: indicesOfClasses(train, seen) }) : null;
 await evaluator.release();
 const featureSeconds = (performance.now() - started) / 1000;
 const features = p.outputs['features']!;
 const dim = features.length / p.count;
 const stats = state.statistics;
-const moments = { dim, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) };
 const seenAfter = groups.map((_, k) => groups.slice(0, k + 1).flat().length);
+const ladder = (x: Float32Array, power: number) => (power === 1 ? x : x.map((v) => Math.sign(v) * Math.abs(v) ** power));
 
-const rows: { priorStrength: number; shrinkage: number; phases: number[]; averageIncrementalAccuracy: number }[] = [];
-for (const priorStrength of priors) {
-  for (const shrinkage of shrinkages) {
-    const { means, precisions } = mahalanobisParameters(moments, stats.pooled, { priorStrength, shrinkage });
-    const scores = mahalanobisScores(features, means, precisions, dim);
-    const phases = seenAfter.map((n) => {
-      let hits = 0;
-      let total = 0;
-      for (let r = 0; r < p.count; r++) {
-        if (p.targets[r]! >= n) continue;
-        let best = 0;
-        for (let c = 1; c < n; c++) if (scores[r * classes + c]! > scores[r * classes + best]!) best = c;
-        total++;
-        if (best === p.targets[r]) hits++;
-      }
-      return hits / total;
-    });
-    rows.push({ priorStrength, shrinkage, phases, averageIncrementalAccuracy: phases.reduce((a, b) => a + b, 0) / phases.length });
+/** Class moments and the base classes' pooled covariance for one power. */
+function statisticsFor(power: number): { moments: ClassMoments; pooled: ArrayLike<number> } {
+  if (power === 1) {
+    return {
+      moments: { dim, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) },
+      pooled: stats.pooled,
+    };
+  }
+  const outputs = Array.from({ length: seen.length }, (_, i) => i);
+  const moments = classMoments(ladder(trained!.outputs['features']!, power), trained!.targets, dim, outputs);
+  const base = groups[0]!.length;
+  const baseMoments = {
+    dim,
+    counts: moments.counts.slice(0, base),
+    means: moments.means.subarray(0, base * dim),
+    covariances: moments.covariances.subarray(0, base * dim * dim),
+  };
+  return { moments, pooled: pooledCovariance(baseMoments) };
+}
+
+const rows: { power: number; priorStrength: number; shrinkage: number; phases: number[]; averageIncrementalAccuracy: number }[] = [];
+for (const power of powers) {
+  const { moments, pooled } = statisticsFor(power);
+  const transformed = ladder(features, power);
+  for (const priorStrength of priors) {
+    for (const shrinkage of shrinkages) {
+      const { means, precisions } = mahalanobisParameters(moments, pooled, { priorStrength, shrinkage });
+      const scores = mahalanobisScores(transformed, means, precisions, dim);
+      const phases = seenAfter.map((n) => {
+        let hits = 0;
+        let total = 0;
+        for (let r = 0; r < p.count; r++) {
+          if (p.targets[r]! >= n) continue;
+          let best = 0;
+          for (let c = 1; c < n; c++) if (scores[r * classes + c]! > scores[r * classes + best]!) best = c;
+          total++;
+          if (best === p.targets[r]) hits++;
+        }
+        return hits / total;
+      });
+      rows.push({ power, priorStrength, shrinkage, phases, averageIncrementalAccuracy: phases.reduce((a, b) => a + b, 0) / phases.length });
+    }
   }
 }
 const best = rows.reduce((a, b) => (b.averageIncrementalAccuracy > a.averageIncrementalAccuracy ? b : a));
@@ -101,7 +133,7 @@ const result = {
   validationFraction: protocol.validationFraction,
   validationImages: p.count,
   featureSeconds,
-  best: { priorStrength: best.priorStrength, shrinkage: best.shrinkage, averageIncrementalAccuracy: best.averageIncrementalAccuracy },
+  best: { power: best.power, priorStrength: best.priorStrength, shrinkage: best.shrinkage, averageIncrementalAccuracy: best.averageIncrementalAccuracy },
   rows,
 };
 if (flags.json) {
@@ -111,11 +143,13 @@ if (flags.json) {
   process.stdout.write(
     `validation: ${p.count} held-out images (${protocol.validationFraction} of the training set), features in ${featureSeconds.toFixed(1)} s\n`,
   );
-  process.stdout.write(`prior  shrinkage  avg. inc. acc.  per phase\n`);
+  process.stdout.write(`power    prior  shrinkage  avg. inc. acc.  per phase\n`);
   for (const r of rows) {
     process.stdout.write(
-      `${String(r.priorStrength).padStart(6)}  ${String(r.shrinkage).padStart(9)}  ${pct(r.averageIncrementalAccuracy).padStart(14)}  ${r.phases.map(pct).join(' / ')}\n`,
+      `${String(r.power).padStart(5)}  ${String(r.priorStrength).padStart(7)}  ${String(r.shrinkage).padStart(9)}  ${pct(r.averageIncrementalAccuracy).padStart(14)}  ${r.phases.map(pct).join(' / ')}\n`,
     );
   }
-  process.stdout.write(`best: priorStrength ${best.priorStrength}, shrinkage ${best.shrinkage} (${pct(best.averageIncrementalAccuracy)}%)\n`);
+  process.stdout.write(
+    `best: power ${best.power}, priorStrength ${best.priorStrength}, shrinkage ${best.shrinkage} (${pct(best.averageIncrementalAccuracy)}%)\n`,
+  );
 }
