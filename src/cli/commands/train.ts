@@ -50,7 +50,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('out', { type: 'string', default: 'runs/train', describe: 'run folder (config, checkpoint, metrics)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last finished epoch' })
       .option('force', { type: 'boolean', default: false, describe: 'replace the run already in --out (its checkpoint and metrics are deleted)' })
-      .example('$0 train --dataset fashion-mnist --data ../shared/datasets/fashion-mnist --epochs 5', 'full Fashion-MNIST, convnet') as Argv<TrainArgs>,
+      .example('$0 train --dataset fashion-mnist --data ./fashion-mnist --epochs 5', 'full Fashion-MNIST, convnet') as Argv<TrainArgs>,
   handler: async (a) => {
     checkRuntimeArgs(a, {
       epochs: 'positive-integer',
