@@ -83,10 +83,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       })
       .option('workers', WORKERS_OPTION)
       .example('$0 run', 'the default: gauss on fmnist-mini-b5-p5 (the embedded subset), about 30 s on 2 cores')
-      .example(
-        '$0 run --preset fmnist-b5-p5 --method spb-m --data ./fashion-mnist --epochs-scale 0.25',
-        'SPB-M: four rotation heads, combined at test time',
-      )
+      .example('$0 run --preset fmnist-b5-p5 --method spb-m --data ./fashion-mnist --epochs-scale 0.25', 'SPB-M: four rotation heads, combined at test time')
       .example(
         '$0 run --preset cifar100-b50-p5 --method spb --epochs-scale 0.25',
         "the paper's protocol on CIFAR-100 (after `onnx-cil data fetch cifar-100`), a quarter of its epochs",
