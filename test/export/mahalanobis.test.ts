@@ -32,7 +32,8 @@ const TRAIN = loadDataset('fashion-mnist-mini', 'train');
 const CLASSES = 8;
 const FIXTURE: FixtureOptions = grayConvnetFixture(FMNIST, CLASSES, 13);
 // The method's defaults: no ridge beyond a floor, so some precision entries are large (the float64 path matters).
-const OPTIONS = GaussConfigSchema.parse({});
+const { priorStrength, shrinkage } = GaussConfigSchema.parse({});
+const OPTIONS = { priorStrength, shrinkage };
 const checkpoint = withClassStatistics(FIXTURE, makeCheckpoint(FIXTURE).checkpoint, TRAIN, OPTIONS);
 /** Test images of the fixture's classes. */
 const TEST_INDICES = Array.from({ length: FMNIST.count }, (_, i) => i).filter((i) => FMNIST.labels[i]! < CLASSES);
