@@ -38,12 +38,12 @@ export const gaussMethod: MethodDefinition<typeof GaussConfigSchema> = {
   name: 'gauss',
   description: 'Gaussian class statistics (mean + shrunk covariance of unit features) over the frozen phase-0 extractor, Mahalanobis readout',
   configSchema: GaussConfigSchema,
-  policy: (cfg) => ({
-    ...spbPolicy(
-      { distillation: false, reciprocalWeights: false, classifierInit: 'prototype', trainLaterPhases: false },
-      cfg.rotations > 1 ? { model: rotationEnsembleVariant(cfg.rotations, 'ensemble'), classificationName: 'mp' } : {},
-    ),
-    classStatistics: { priorStrength: cfg.priorStrength, shrinkage: cfg.shrinkage },
-    ...(cfg.rotations > 1 ? { phaseZeroOf: { method: 'spb-m', config: { rotations: cfg.rotations } } } : {}),
-  }),
+  policy: (cfg) => {
+    const base = { distillation: false, reciprocalWeights: false, classifierInit: 'prototype', trainLaterPhases: false } as const;
+    const classStatistics = { priorStrength: cfg.priorStrength, shrinkage: cfg.shrinkage };
+    if (cfg.rotations === 1) return { ...spbPolicy(base), classStatistics };
+    // SPB-M's phase 0, declared so that runs of either method share it.
+    const model = rotationEnsembleVariant(cfg.rotations, 'ensemble');
+    return { ...spbPolicy(base, { model, classificationName: 'mp' }), classStatistics, phaseZeroOf: { method: 'spb-m', config: { rotations: cfg.rotations } } };
+  },
 };
