@@ -43,23 +43,25 @@ export function createProgress(format: string, opts: ProgressOptions = {}): Prog
   // The first plain line comes at the first update (the run is alive), then one every 30 s.
   let lastLine = Number.NEGATIVE_INFINITY;
   let total = 0;
-  let from = 0;
-  let started = 0;
+  // The ETA is measured from the first update, not from start: callers often start the display when the first
+  // step has already finished, and that step's value, counted in no time, would make the first ETA read 0 s.
+  let anchor: { value: number; time: number } | null = null;
   return {
     start(t, payload = {}, startValue = 0) {
       total = t;
-      from = startValue;
-      started = performance.now();
+      anchor = null;
       bar?.start(t, startValue, payload);
     },
     update(value, payload = {}) {
       if (bar) return bar.update(value, payload);
       // Without a terminal, a line every 30 s keeps logs readable and shows the run is alive.
       const now = performance.now();
+      anchor ??= { value, time: now };
       if (!opts.quiet && now - lastLine > 30_000) {
         lastLine = now;
-        const eta = value > from ? (((now - started) / (value - from)) * (total - value)) / 1000 : 0;
-        stream.write(`  ${plainLine(format, value, total, `${Math.round(eta)}s`, payload)}\n`);
+        const done = value - anchor.value;
+        const eta = done > 0 ? `${Math.round((((now - anchor.time) / done) * (total - value)) / 1000)}s` : '–';
+        stream.write(`  ${plainLine(format, value, total, eta, payload)}\n`);
       }
     },
     setTotal(t) {
