@@ -20,7 +20,10 @@ export interface ProgressOptions {
 
 /** A started progress display: `update` takes the value and the payload fields named in the format. */
 export interface Progress {
-  /** Starts at `startValue` (e.g. bytes resumed from an earlier attempt, which the ETA must not count as speed). */
+  /**
+   * Starts at `startValue`: work done before the display started, which the ETA must not count as speed (bytes
+   * resumed from an earlier attempt; the step that triggered a lazily started bar).
+   */
   start(total: number, payload?: ProgressPayload, startValue?: number): void;
   update(value: number, payload?: ProgressPayload): void;
   setTotal(total: number): void;
@@ -43,24 +46,23 @@ export function createProgress(format: string, opts: ProgressOptions = {}): Prog
   // The first plain line comes at the first update (the run is alive), then one every 30 s.
   let lastLine = Number.NEGATIVE_INFINITY;
   let total = 0;
-  // The ETA is measured from the first update, not from start: callers often start the display when the first
-  // step has already finished, and that step's value, counted in no time, would make the first ETA read 0 s.
-  let anchor: { value: number; time: number } | null = null;
+  let from = 0;
+  let started = 0;
   return {
     start(t, payload = {}, startValue = 0) {
       total = t;
-      anchor = null;
+      from = startValue;
+      started = performance.now();
       bar?.start(t, startValue, payload);
     },
     update(value, payload = {}) {
       if (bar) return bar.update(value, payload);
       // Without a terminal, a line every 30 s keeps logs readable and shows the run is alive.
       const now = performance.now();
-      anchor ??= { value, time: now };
       if (!opts.quiet && now - lastLine > 30_000) {
         lastLine = now;
-        const done = value - anchor.value;
-        const eta = done > 0 ? `${Math.round((((now - anchor.time) / done) * (total - value)) / 1000)}s` : '–';
+        // Until some work is counted after start, the rate and so the ETA are unknown, not 0 s.
+        const eta = value > from ? `${Math.round((((now - started) / (value - from)) * (total - value)) / 1000)}s` : '–';
         stream.write(`  ${plainLine(format, value, total, eta, payload)}\n`);
       }
     },

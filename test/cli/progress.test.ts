@@ -43,6 +43,16 @@ test('without a terminal, progress is a plain line with the fields filled in and
   assert.match(text(), /^ {2}train\.bin\.gz \| 50% \| 2\.0\/4\.0 MB \| 0\.3 MB\/s \| ETA \d+s\n$/);
 });
 
+test('a plain line before any work is counted says the ETA is unknown, not 0 s', () => {
+  const { stream, text } = capture();
+  const bar = createProgress('{value}/{total} | ETA {eta_formatted}', { stream });
+  // Started lazily by the first step, which the display did not time.
+  bar.start(195, {}, 1);
+  bar.update(1);
+  bar.stop();
+  assert.equal(text(), '  1/195 | ETA –\n');
+});
+
 test('quiet progress writes nothing', () => {
   const { stream, text } = capture();
   const bar = createProgress('epoch {epoch} |{bar}| {value}/{total} | ETA {eta_formatted}', { stream, quiet: true });

@@ -67,7 +67,8 @@ export const incrementCommand: CommandModule<object, IncrementArgs> = {
           if (e.epoch !== barEpoch) {
             bar.stop();
             barEpoch = e.epoch;
-            bar.start(Math.min(e.batches, e.iterations - e.epoch * e.batches), payload);
+            // The display starts once the epoch's first step is done; that step took time it did not see.
+            bar.start(Math.min(e.batches, e.iterations - e.epoch * e.batches), payload, e.batch);
           }
           bar.update(e.batch, payload);
         },

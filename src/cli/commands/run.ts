@@ -157,7 +157,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
           if (key !== barKey) {
             bar.stop();
             barKey = key;
-            bar.start(Math.min(e.batches, e.iterations - e.epoch * e.batches), payload);
+            // The display starts once the epoch's first step is done; that step took time it did not see.
+            bar.start(Math.min(e.batches, e.iterations - e.epoch * e.batches), payload, e.batch);
           }
           bar.update(e.batch, payload);
         },

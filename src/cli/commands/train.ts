@@ -99,7 +99,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         if (e.epoch !== barEpoch) {
           bar.stop();
           barEpoch = e.epoch;
-          bar.start(e.batches, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: '-', acc: '-', rate: '- img/s' });
+          // The display starts once the epoch's first step is done; that step took time it did not see.
+          bar.start(e.batches, { epoch: `${e.epoch + 1}/${e.epochs}`, loss: '-', acc: '-', rate: '- img/s' }, e.batch);
         }
         bar.update(e.batch, {
           epoch: `${e.epoch + 1}/${e.epochs}`,
