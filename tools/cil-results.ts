@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { resolveMethod } from '../src/cil/methods/index.js';
 import type { RunResult } from '../src/cil/run.js';
 import { parseToolArgs } from './lib/args.js';
 
@@ -27,9 +28,19 @@ results.sort(
     a.r.preset.localeCompare(b.r.preset) ||
     a.r.epochsScale - b.r.epochsScale ||
     a.r.bn.localeCompare(b.r.bn) ||
-    a.r.method.localeCompare(b.r.method) ||
+    methodLabel(a.r).localeCompare(methodLabel(b.r)) ||
     a.r.seed - b.r.seed,
 );
+
+/**
+ * The method with the settings in which its run departs from the method's defaults, so that two runs of one method
+ * (gauss with one or four rotation heads) are told apart: `gauss (rotations 4)`.
+ */
+function methodLabel(r: RunResult): string {
+  const defaults = resolveMethod(r.method).config;
+  const changed = Object.entries(r.methodConfig ?? {}).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k]));
+  return changed.length ? `${r.method} (${changed.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})` : r.method;
+}
 
 /** The per-phase, per-class-group accuracy of one run as a markdown table: where forgetting happens, and to whom. */
 function accuracyMatrix(file: string, r: RunResult): string {
@@ -42,7 +53,7 @@ function accuracyMatrix(file: string, r: RunResult): string {
     pct(p.ncmAccuracy),
   ]);
   return [
-    `${file}: ${r.preset}, ${r.method}, seed ${r.seed}, x${r.epochsScale}`,
+    `${file}: ${r.preset}, ${methodLabel(r)}, seed ${r.seed}, x${r.epochsScale}`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
@@ -65,7 +76,7 @@ const lines = [
         r.preset,
         r.epochsScale,
         r.bn,
-        r.method,
+        methodLabel(r),
         r.seed,
         r.phases.map((p) => pct(p.accuracy)).join(' / '),
         pct(r.averageIncrementalAccuracy),
