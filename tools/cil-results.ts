@@ -22,16 +22,6 @@ if (files.length === 0) {
   process.stderr.write('usage: node --import tsx tools/cil-results.ts RESULT.json...\n');
   process.exit(2);
 }
-const results = files.map((f) => ({ file: basename(f), r: JSON.parse(readFileSync(f, 'utf8')) as RunResult }));
-results.sort(
-  (a, b) =>
-    a.r.preset.localeCompare(b.r.preset) ||
-    a.r.epochsScale - b.r.epochsScale ||
-    a.r.bn.localeCompare(b.r.bn) ||
-    methodLabel(a.r).localeCompare(methodLabel(b.r)) ||
-    a.r.seed - b.r.seed,
-);
-
 /**
  * The method with the settings in which its run departs from the method's defaults, so that two runs of one method
  * (gauss with one or four rotation heads) are told apart: `gauss (rotations 4)`.
@@ -42,8 +32,21 @@ function methodLabel(r: RunResult): string {
   return changed.length ? `${r.method} (${changed.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})` : r.method;
 }
 
+const results = files.map((f) => {
+  const r = JSON.parse(readFileSync(f, 'utf8')) as RunResult;
+  return { file: basename(f), r, label: methodLabel(r) };
+});
+results.sort(
+  (a, b) =>
+    a.r.preset.localeCompare(b.r.preset) ||
+    a.r.epochsScale - b.r.epochsScale ||
+    a.r.bn.localeCompare(b.r.bn) ||
+    a.label.localeCompare(b.label) ||
+    a.r.seed - b.r.seed,
+);
+
 /** The per-phase, per-class-group accuracy of one run as a markdown table: where forgetting happens, and to whom. */
-function accuracyMatrix(file: string, r: RunResult): string {
+function accuracyMatrix(file: string, r: RunResult, label: string): string {
   const groups = r.phases.length;
   const header = ['phase', ...Array.from({ length: groups }, (_, g) => (g === 0 ? 'base' : `g${g}`)), 'all', 'NCM'];
   const rows = r.phases.map((p) => [
@@ -53,7 +56,7 @@ function accuracyMatrix(file: string, r: RunResult): string {
     pct(p.ncmAccuracy),
   ]);
   return [
-    `${file}: ${r.preset}, ${methodLabel(r)}, seed ${r.seed}, x${r.epochsScale}`,
+    `${file}: ${r.preset}, ${label}, seed ${r.seed}, x${r.epochsScale}`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
@@ -63,7 +66,7 @@ function accuracyMatrix(file: string, r: RunResult): string {
 }
 
 if (args.values.matrix) {
-  process.stdout.write(results.map(({ file, r }) => accuracyMatrix(file, r)).join('\n'));
+  process.stdout.write(results.map(({ file, r, label }) => accuracyMatrix(file, r, label)).join('\n'));
   process.exit(0);
 }
 
@@ -71,12 +74,12 @@ const lines = [
   '| preset | scale | BN later | method | seed | top-1 per phase (%) | avg. inc. acc. | final acc. | forgetting | BWT | NCM avg. inc. | readouts avg. inc. | final acc. per class group (%) | wall (s) | train img/s | file |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results
-    .map(({ file, r }) =>
+    .map(({ file, r, label }) =>
       [
         r.preset,
         r.epochsScale,
         r.bn,
-        methodLabel(r),
+        label,
         r.seed,
         r.phases.map((p) => pct(p.accuracy)).join(' / '),
         pct(r.averageIncrementalAccuracy),
