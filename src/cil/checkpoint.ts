@@ -1,6 +1,7 @@
 /**
  * Class-incremental checkpoints: the usual onnx-cil checkpoint (inference graph with logits and features, weights
- * as named initializers, atomic write) plus the frozen teacher, the NCM class means and the run's progress.
+ * as named initializers, atomic write) plus the NCM class means and class statistics, the run's progress, and (in
+ * companion files, as resume-only state) the optimiser velocities and the frozen teacher.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,6 +80,7 @@ export function saveCilCheckpoint(path: string, learner: IncrementalLearner, met
     state,
     shapes: stateShapes(learner),
     inputShape: learner.setup.inputShape,
+    companionPrefixes: [velocityName(''), TEACHER_PREFIX],
     inference: ({ params, x }) => learner.model.evalForward(learner.setup.spec, params, x, classes),
   });
 }

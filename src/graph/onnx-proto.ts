@@ -174,6 +174,9 @@ export interface TensorProto {
   int64_data?: (number | protobuf.Long)[];
   double_data?: number[];
   doc_string?: string;
+  /** ONNX external data: location (file relative to the model), offset and length in bytes. */
+  external_data?: { key: string; value: string }[];
+  /** 1 = EXTERNAL: the values live in the file external_data names. */
   data_location?: number;
 }
 export interface NodeProto {

@@ -1,16 +1,26 @@
 /**
  * Checkpoints are ONNX files: a runnable inference graph whose weights are named initializers (any ONNX tool opens
- * them), plus the optimiser state as extra initializers and the run's metadata as JSON in metadata_props.
+ * them), plus other model state (class statistics) as extra initializers and the run's metadata as JSON in
+ * metadata_props. State that only resuming needs (optimiser velocities, a frozen teacher) is stored as ONNX external
+ * data in companion files beside the checkpoint, one per kind (`checkpoint.onnx.velocity-<hash>.bin`): a finished
+ * model stays one file to pass around, and a mid-run checkpoint splits into files that each stay small enough to
+ * keep in version control. The hash in a companion's name is its
+ * content's, which lets a save write new companions before the checkpoint that points at them (a crash leaves the
+ * old checkpoint with its old companions intact) and lets a load detect a damaged or mismatched companion.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { GraphBuilder, sizeOf, type Value } from '../graph/builder.js';
-import { decodeModel, encodeModel, makeTensorProto, tensorData, type ModelProto } from '../graph/onnx-proto.js';
+import { decodeModel, encodeModel, makeTensorProto, tensorData, type ModelProto, type TensorProto } from '../graph/onnx-proto.js';
 import { ConstantParams, type StateDict } from '../nn/params.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { velocityName } from './training-graph.js';
 
 /** metadata_props key holding the checkpoint's JSON metadata. */
 export const CHECKPOINT_META_KEY = 'onnx_cil.checkpoint';
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/** 2: state outside the inference graph lives in companion files (external data). 1 (single file) is still read. */
+export const CHECKPOINT_FORMAT_VERSION = 2;
 
 export interface CheckpointMeta {
   format: 'onnx-cil-checkpoint';
@@ -30,6 +40,11 @@ export interface SaveCheckpointOptions<M> {
   shapes: ReadonlyMap<string, readonly number[]>;
   /** Input [C, H, W] of the inference graph (batch is dynamic). */
   inputShape: readonly [number, number, number];
+  /**
+   * Name prefixes of the state only resuming needs, kept in companion files (one per prefix); default: the
+   * optimiser velocities.
+   */
+  companionPrefixes?: readonly string[];
   /** Builds the inference graph over the saved weights; returns named outputs. */
   inference(ctx: { graph: GraphBuilder; params: ConstantParams; x: Value }): Record<string, Value>;
 }
@@ -45,11 +60,8 @@ export function firstNonFinite(state: StateDict): { name: string; value: number 
   return null;
 }
 
-/**
- * Encodes a checkpoint; weights that are not finite (a diverged run) are refused.
- * @example const bytes = encodeCheckpoint({ meta, state, shapes, inputShape: [1, 28, 28], inference });
- */
-export function encodeCheckpoint<M extends object>(opts: SaveCheckpointOptions<M>): Uint8Array {
+/** The checkpoint as one ONNX model with every tensor inline; weights that are not finite are refused. */
+function buildCheckpointModel<M extends object>(opts: SaveCheckpointOptions<M>): { model: ModelProto; resumeState: Map<string, string> } {
   const bad = firstNonFinite(opts.state);
   if (bad) throw new Error(`cannot save the checkpoint: ${bad.name} holds ${bad.value} values, so training diverged; train again with a lower learning rate`);
   const g = new GraphBuilder('checkpoint');
@@ -60,21 +72,132 @@ export function encodeCheckpoint<M extends object>(opts: SaveCheckpointOptions<M
   const meta = { format: 'onnx-cil-checkpoint', version: CHECKPOINT_FORMAT_VERSION, ...opts.meta };
   const model = g.toModel({ metadata: { [CHECKPOINT_META_KEY]: JSON.stringify(meta) }, docString: 'onnx-cil checkpoint' });
   const stored = new Set(model.graph.initializer.map((t) => t.name));
+  const prefixes = opts.companionPrefixes ?? [velocityName('')];
+  /** Resume-only tensor name -> its companion kind (the prefix without its trailing dot). */
+  const resumeState = new Map<string, string>();
   for (const [name, data] of opts.state) {
     if (stored.has(name)) continue;
     const shape = opts.shapes.get(name);
     if (!shape) throw new Error(`no shape recorded for state "${name}"`);
     model.graph.initializer.push(makeTensorProto(name, 'float32', shape, data));
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    if (prefix !== undefined) resumeState.set(name, prefix.replace(/[^A-Za-z0-9_]/g, '') || 'state');
   }
-  return encodeModel(model);
+  return { model, resumeState };
 }
 
 /**
- * Writes a checkpoint atomically (temporary file + rename).
+ * Encodes a checkpoint as one self-contained file (every tensor inline); weights that are not finite (a diverged
+ * run) are refused. `saveCheckpoint` moves the resume-only state into companion files instead.
+ * @example const bytes = encodeCheckpoint({ meta, state, shapes, inputShape: [1, 28, 28], inference });
+ */
+export function encodeCheckpoint<M extends object>(opts: SaveCheckpointOptions<M>): Uint8Array {
+  return encodeModel(buildCheckpointModel(opts).model);
+}
+
+/** A companion file: the raw values of one kind of extra state. */
+export interface CompanionFile {
+  /** File name beside the checkpoint: `<checkpoint name>.<kind>-<16 hex digits of its SHA-256>.bin`. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** `<checkpoint>.<kind>-<hash>.bin`; the kind names the state's prefix (velocity, teacher). */
+const COMPANION_NAME = /^(.+)\.([A-Za-z0-9_]+)-([0-9a-f]{16})\.bin$/;
+
+const contentHash = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+
+/**
+ * Moves the resume-only tensors of `model` into companion files, one per kind, and points the tensors at them with
+ * ONNX external data (location, offset, length).
+ */
+function externalizeResumeState(model: ModelProto, resumeState: ReadonlyMap<string, string>, checkpointName: string): CompanionFile[] {
+  const byKind = new Map<string, TensorProto[]>();
+  for (const t of model.graph.initializer) {
+    const kind = resumeState.get(t.name!);
+    if (kind === undefined) continue;
+    byKind.set(kind, [...(byKind.get(kind) ?? []), t]);
+  }
+  const companions: CompanionFile[] = [];
+  for (const [kind, tensors] of byKind) {
+    const bytes = new Uint8Array(tensors.reduce((n, t) => n + t.raw_data!.byteLength, 0));
+    const offsets: number[] = [];
+    let offset = 0;
+    for (const t of tensors) {
+      offsets.push(offset);
+      bytes.set(t.raw_data!, offset);
+      offset += t.raw_data!.byteLength;
+    }
+    const name = `${checkpointName}.${kind}-${contentHash(bytes)}.bin`;
+    tensors.forEach((t, i) => {
+      const length = t.raw_data!.byteLength;
+      delete t.raw_data;
+      t.data_location = 1;
+      t.external_data = [
+        { key: 'location', value: name },
+        { key: 'offset', value: String(offsets[i]) },
+        { key: 'length', value: String(length) },
+      ];
+    });
+    companions.push({ name, bytes });
+  }
+  return companions;
+}
+
+/**
+ * The checkpoint file and its companion files, as `saveCheckpoint` writes them for a checkpoint named
+ * `checkpointName`.
+ * @example const { checkpoint, companions } = encodeCheckpointFiles(opts, 'checkpoint.onnx');
+ */
+export function encodeCheckpointFiles<M extends object>(
+  opts: SaveCheckpointOptions<M>,
+  checkpointName: string,
+): { checkpoint: Uint8Array; companions: CompanionFile[] } {
+  const { model, resumeState } = buildCheckpointModel(opts);
+  const companions = externalizeResumeState(model, resumeState, checkpointName);
+  return { checkpoint: encodeModel(model), companions };
+}
+
+/**
+ * Writes a checkpoint atomically: its companion files first (each atomically, named by content), then the
+ * checkpoint (temporary file + rename), then removes this checkpoint's companions that it no longer names.
  * @example saveCheckpoint('runs/x/checkpoint.onnx', { meta, state, shapes, inputShape, inference });
  */
 export function saveCheckpoint<M extends object>(path: string, opts: SaveCheckpointOptions<M>): void {
-  writeFileAtomic(path, encodeCheckpoint(opts));
+  const dir = dirname(path);
+  const { checkpoint, companions } = encodeCheckpointFiles(opts, basename(path));
+  for (const c of companions) writeFileAtomic(join(dir, c.name), c.bytes);
+  writeFileAtomic(path, checkpoint);
+  removeCompanions(path, new Set(companions.map((c) => c.name)));
+}
+
+/**
+ * The companion files of the checkpoint at `path` present beside it (stale ones included).
+ * @example companionFiles('runs/x/checkpoint.onnx'); // ['checkpoint.onnx.velocity-0123456789abcdef.bin']
+ */
+export function companionFiles(path: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => COMPANION_NAME.exec(n)?.[1] === basename(path)).sort();
+}
+
+/**
+ * Removes the companion files of the checkpoint at `path`, except those in `keep` (its current ones).
+ * @example removeCompanions('runs/x/checkpoint.onnx'); // with the checkpoint itself deleted
+ */
+export function removeCompanions(path: string, keep: ReadonlySet<string> = new Set()): void {
+  for (const name of companionFiles(path)) {
+    if (keep.has(name)) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      // removed meanwhile
+    }
+  }
 }
 
 /**
@@ -84,10 +207,49 @@ export function saveCheckpoint<M extends object>(path: string, opts: SaveCheckpo
  */
 export function loadCheckpoint<M extends object = Record<string, unknown>>(path: string): CheckpointContents<M> {
   if (!existsSync(path)) throw new Error(`checkpoint ${path} does not exist`);
-  return decodeCheckpoint<M>(readFileSync(path), path);
+  return decodeCheckpoint<M>(readFileSync(path), path, dirname(path));
 }
 
-export function decodeCheckpoint<M extends object = Record<string, unknown>>(bytes: Uint8Array, source = 'checkpoint'): CheckpointContents<M> {
+/** Reads each companion file once, checking that its content still matches the hash in its name. */
+function companionReader(source: string, dir: string | undefined): (t: TensorProto) => Uint8Array {
+  const files = new Map<string, Uint8Array>();
+  return (t) => {
+    const field = (key: string) => t.external_data?.find((e) => e.key === key)?.value;
+    const location = field('location');
+    const offset = Number(field('offset') ?? 0);
+    const length = Number(field('length'));
+    const match = location === undefined ? null : COMPANION_NAME.exec(location);
+    if (!location || !match || location !== basename(location) || !Number.isInteger(offset) || !Number.isInteger(length)) {
+      throw new Error(`${source}: tensor ${t.name} points at external data this onnx-cil does not write (${location ?? 'no location'})`);
+    }
+    if (dir === undefined)
+      throw new Error(`${source}: tensor ${t.name} lives in the companion file ${location}; load the checkpoint from its file so the companion can be found`);
+    let bytes = files.get(location);
+    if (!bytes) {
+      const file = join(dir, location);
+      if (!existsSync(file)) throw new Error(`${source} needs its companion file ${location} beside it; copy the checkpoint together with its .bin companions`);
+      bytes = new Uint8Array(readFileSync(file));
+      if (contentHash(bytes) !== match[3])
+        throw new Error(
+          `${source}: companion file ${location} is damaged or truncated (its content does not match its name); restore it, or use another checkpoint`,
+        );
+      files.set(location, bytes);
+    }
+    if (offset < 0 || offset + length > bytes.byteLength) throw new Error(`${source}: companion file ${location} is too short for tensor ${t.name}`);
+    return bytes.subarray(offset, offset + length);
+  };
+}
+
+/**
+ * Decodes checkpoint bytes; `companionDir` is the folder its companion files are read from (loadCheckpoint passes
+ * the checkpoint's own folder).
+ * @example const { state } = decodeCheckpoint(readFileSync(path), path, dirname(path));
+ */
+export function decodeCheckpoint<M extends object = Record<string, unknown>>(
+  bytes: Uint8Array,
+  source = 'checkpoint',
+  companionDir?: string,
+): CheckpointContents<M> {
   let model: ModelProto;
   try {
     model = decodeModel(bytes);
@@ -107,8 +269,13 @@ export function decodeCheckpoint<M extends object = Record<string, unknown>>(byt
   }
   const state: StateDict = new Map();
   const shapes = new Map<string, number[]>();
+  const readCompanion = companionReader(source, companionDir);
   for (const t of model.graph.initializer) {
     if (!t.name || t.name.startsWith('const_')) continue;
+    if (t.data_location === 1) {
+      t.raw_data = readCompanion(t);
+      t.data_location = 0;
+    }
     let data: ReturnType<typeof tensorData>;
     try {
       data = tensorData(t);

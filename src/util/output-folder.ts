@@ -73,8 +73,8 @@ export function prepareOutputFolder(dir: string): void {
 
 /** Files that show a run folder holds the results of a run (a model or metrics), not just a started one. */
 const RESULT_FILE = /^(checkpoint\.onnx|phase-\d+\.onnx|metrics\.json)$/;
-/** Every file a `train` or `run` job writes into its folder. */
-const RUN_FILE = /^(config\.json|checkpoint\.onnx|phase-\d+\.onnx|metrics\.json|metrics\.csv|report\.html)$/;
+/** Every file a `train` or `run` job writes into its folder (checkpoints with their resume-state companions). */
+const RUN_FILE = /^(config\.json|(checkpoint|phase-\d+)\.onnx(\.[A-Za-z0-9_]+-[0-9a-f]{16}\.bin)?|metrics\.json|metrics\.csv|report\.html)$/;
 
 function listFiles(dir: string, pattern: RegExp): string[] {
   if (!existsSync(dir)) return [];

@@ -107,12 +107,23 @@ test('prepareOutputFolder creates nested folders and fails at once where no fold
 test('runOutputsIn lists result files and removeRunOutputs removes only run files', (t) => {
   const dir = folder(t);
   assert.deepEqual(runOutputsIn(dir), []);
-  for (const f of ['config.json', 'checkpoint.onnx', 'phase-0.onnx', 'metrics.json', 'metrics.csv', 'report.html', 'notes.txt']) {
+  const companion = 'checkpoint.onnx.velocity-0123456789abcdef.bin';
+  for (const f of [
+    'config.json',
+    'checkpoint.onnx',
+    companion,
+    'phase-0.onnx',
+    'metrics.json',
+    'metrics.csv',
+    'report.html',
+    'notes.txt',
+    'notes.onnx.velocity-0123456789abcdef.bin',
+  ]) {
     writeFileSync(join(dir, f), 'x');
   }
   assert.deepEqual(runOutputsIn(dir), ['checkpoint.onnx', 'metrics.json', 'phase-0.onnx']);
   removeRunOutputs(dir);
-  assert.deepEqual(readdirSync(dir), ['notes.txt']);
+  assert.deepEqual(readdirSync(dir).sort(), ['notes.onnx.velocity-0123456789abcdef.bin', 'notes.txt'], 'checkpoint companions are run files; other files stay');
 });
 
 test('a folder lock is exclusive, names its owner, and is released once', (t) => {
