@@ -69,7 +69,7 @@ function buildCheckpointModel<M extends object>(opts: SaveCheckpointOptions<M>):
   const x = g.input('input', 'float32', [-1, ...opts.inputShape]);
   const outputs = opts.inference({ graph: g, params, x });
   for (const [name, v] of Object.entries(outputs)) g.output(v, name);
-  const meta = { format: 'onnx-cil-checkpoint', version: CHECKPOINT_FORMAT_VERSION, ...opts.meta };
+  const meta = { ...opts.meta, format: 'onnx-cil-checkpoint', version: CHECKPOINT_FORMAT_VERSION };
   const model = g.toModel({ metadata: { [CHECKPOINT_META_KEY]: JSON.stringify(meta) }, docString: 'onnx-cil checkpoint' });
   const stored = new Set(model.graph.initializer.map((t) => t.name));
   const prefixes = opts.companionPrefixes ?? [velocityName('')];

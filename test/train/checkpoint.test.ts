@@ -11,9 +11,10 @@ import { after, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { flatten } from '../../src/graph/ops/flatten.js';
 import { gemm } from '../../src/graph/ops/gemm.js';
-import { decodeModel } from '../../src/graph/onnx-proto.js';
+import { decodeModel, encodeModel } from '../../src/graph/onnx-proto.js';
 import type { StateDict } from '../../src/nn/params.js';
 import {
+  CHECKPOINT_META_KEY,
   companionFiles,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -155,5 +156,14 @@ describe('checkpoint companion files', () => {
       ['d.onnx.velocity.bin'],
     );
     assertSameState(loadCheckpoint(byDefault).state, opts.state);
+  });
+
+  it('a checkpoint from a newer onnx-cil is refused by name, whatever version its metadata carried in', () => {
+    const opts = { ...options(1), meta: { kind: 'test', version: 1 } };
+    const model = decodeModel(encodeCheckpoint(opts));
+    const entry = model.metadata_props!.find((p) => p.key === CHECKPOINT_META_KEY)!;
+    assert.equal(JSON.parse(entry.value).version, 2, 'the writer stamps its own format');
+    entry.value = JSON.stringify({ ...JSON.parse(entry.value), version: 3 });
+    assert.throws(() => decodeCheckpoint(encodeModel(model), 'new.onnx'), /^Error: new\.onnx uses checkpoint format 3, this onnx-cil reads up to 2$/);
   });
 });
