@@ -333,7 +333,10 @@ export class IncrementalLearner {
    * read out with them, their Gaussian statistics (the base classes' pooled covariance too, in phase 0).
    */
   async afterPhase(data: PhaseData): Promise<void> {
+    // A finished phase keeps neither velocities nor the teacher: the next phase starts a fresh optimiser and freezes
+    // its teacher from these weights, so phase-N.onnx stays one small file.
     this.state.weights = withoutVelocities(this.state.weights);
+    this.state.teacher = null;
     if (this.state.classMeans.length !== data.oldClasses * this.featureDim) {
       throw new Error(`the NCM means cover ${this.state.classMeans.length / this.featureDim} classes; ${data.oldClasses} were expected`);
     }

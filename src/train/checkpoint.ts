@@ -4,9 +4,9 @@
  * metadata_props. State that only resuming needs (optimiser velocities, a frozen teacher) is stored as ONNX external
  * data in companion files beside the checkpoint, one per kind (`checkpoint.onnx.velocity-<hash>.bin`): a finished
  * model stays one file to pass around, and a mid-run checkpoint splits into files that each stay small enough to
- * keep in version control. The hash in a companion's name is its
- * content's, which lets a save write new companions before the checkpoint that points at them (a crash leaves the
- * old checkpoint with its old companions intact) and lets a load detect a damaged or mismatched companion.
+ * keep in version control. The hash in a companion's name is its content's, which lets a save write new companions
+ * before the checkpoint that points at them (a crash leaves the old checkpoint with its old companions intact) and
+ * lets a load detect a damaged or mismatched companion.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { velocityName } from './training-graph.js';
 
 /** metadata_props key holding the checkpoint's JSON metadata. */
 export const CHECKPOINT_META_KEY = 'onnx_cil.checkpoint';
-/** 2: state outside the inference graph lives in companion files (external data). 1 (single file) is still read. */
+/** 2: resume-only state lives in companion files (external data). 1 (one file) is still read. */
 export const CHECKPOINT_FORMAT_VERSION = 2;
 
 export interface CheckpointMeta {
@@ -95,7 +95,7 @@ export function encodeCheckpoint<M extends object>(opts: SaveCheckpointOptions<M
   return encodeModel(buildCheckpointModel(opts).model);
 }
 
-/** A companion file: the raw values of one kind of extra state. */
+/** A companion file: the raw values of one kind of resume-only state. */
 export interface CompanionFile {
   /** File name beside the checkpoint: `<checkpoint name>.<kind>-<16 hex digits of its SHA-256>.bin`. */
   name: string;

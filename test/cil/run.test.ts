@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCilCheckpoint } from '../../src/cil/checkpoint.js';
 import { runProtocol, type RunOptions } from '../../src/cil/run.js';
+import { companionFiles } from '../../src/train/checkpoint.js';
 import { temporaryFolder, tinyProtocol, writeImageFolder } from './helpers.js';
 
 const CLASSES = ['c0', 'c1', 'c2', 'c3'];
@@ -42,7 +43,8 @@ test('a protocol run writes checkpoints, metrics and report, and a killed run re
   }
   assert.match(readFileSync(join(root, 'straight', 'report.html'), 'utf8'), /<svg[\s\S]*Accuracy matrix/);
 
-  // Phase checkpoints carry the model meta, the accuracy so far and the frozen extractor.
+  // Phase checkpoints carry the model meta and the accuracy so far; a finished phase needs no resume-only state
+  // (velocities, frozen extractor), so each is one file.
   const p0 = loadCilCheckpoint(join(root, 'straight', 'phase-0.onnx'));
   const p1 = loadCilCheckpoint(join(root, 'straight', 'phase-1.onnx'));
   assert.deepEqual(p1.meta.classNames, ['c0', 'c1', 'c2']);
@@ -50,9 +52,8 @@ test('a protocol run writes checkpoints, metrics and report, and a killed run re
   assert.equal(p1.meta.phase, 1);
   assert.equal(p1.meta.evaluations.length, 2);
   assert.deepEqual(p1.meta.inputShape, [1, 8, 8]);
-  assert.ok(p1.state.teacher, 'the frozen extractor travels with SPB checkpoints');
-  // The teacher of phase 1 is exactly phase 0's extractor.
-  for (const [name, w] of p1.state.teacher!) assert.deepEqual(w, p0.state.weights.get(name), name);
+  assert.equal(p1.state.teacher, null);
+  for (const f of ['phase-0.onnx', 'phase-1.onnx', 'phase-2.onnx', 'checkpoint.onnx']) assert.deepEqual(companionFiles(join(root, 'straight', f)), [], f);
 
   // Phase 0 is the same for every method: another method can reuse it, but only under the same phase-0 settings.
   const shared = await runProtocol({ ...base, method: 'ft', outDir: join(root, 'ft'), baseFrom: join(root, 'straight') });
@@ -75,6 +76,16 @@ test('a protocol run writes checkpoints, metrics and report, and a killed run re
     ),
     /simulated kill/,
   );
+  // The mid-phase checkpoint keeps what resuming needs in companion files: velocities and the frozen extractor,
+  // which is exactly phase 0's.
+  const midPhase = join(killed, 'checkpoint.onnx');
+  assert.deepEqual(
+    companionFiles(midPhase).map((f) => f.replace(/-[0-9a-f]{16}/, '')),
+    ['checkpoint.onnx.teacher.bin', 'checkpoint.onnx.velocity.bin'],
+  );
+  const teacher = loadCilCheckpoint(midPhase).state.teacher;
+  assert.ok(teacher);
+  for (const [name, w] of teacher) assert.deepEqual(w, p0.state.weights.get(name), name);
   await assert.rejects(runProtocol({ ...base, outDir: killed }), /pass --resume/);
   await assert.rejects(runProtocol({ ...base, method: 'ft', outDir: killed, resume: true }), /cannot resume/);
   const infos: string[] = [];
