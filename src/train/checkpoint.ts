@@ -116,27 +116,28 @@ function externalizeResumeState(model: ModelProto, resumeState: ReadonlyMap<stri
   for (const t of model.graph.initializer) {
     const kind = resumeState.get(t.name!);
     if (kind === undefined) continue;
-    byKind.set(kind, [...(byKind.get(kind) ?? []), t]);
+    if (!byKind.has(kind)) byKind.set(kind, []);
+    byKind.get(kind)!.push(t);
   }
   const companions: CompanionFile[] = [];
   for (const [kind, tensors] of byKind) {
     const bytes = new Uint8Array(tensors.reduce((n, t) => n + t.raw_data!.byteLength, 0));
-    const offsets: number[] = [];
-    let offset = 0;
-    for (const t of tensors) {
-      offsets.push(offset);
-      bytes.set(t.raw_data!, offset);
-      offset += t.raw_data!.byteLength;
-    }
+    let end = 0;
+    const ranges = tensors.map((t) => {
+      const range = { offset: end, length: t.raw_data!.byteLength };
+      bytes.set(t.raw_data!, end);
+      end += range.length;
+      return range;
+    });
+    // The name depends on the content, so it is known only once every tensor is packed.
     const name = `${checkpointName}.${kind}-${contentHash(bytes)}.bin`;
     tensors.forEach((t, i) => {
-      const length = t.raw_data!.byteLength;
       delete t.raw_data;
       t.data_location = 1;
       t.external_data = [
         { key: 'location', value: name },
-        { key: 'offset', value: String(offsets[i]) },
-        { key: 'length', value: String(length) },
+        { key: 'offset', value: String(ranges[i]!.offset) },
+        { key: 'length', value: String(ranges[i]!.length) },
       ];
     });
     companions.push({ name, bytes });
@@ -168,7 +169,14 @@ export function saveCheckpoint<M extends object>(path: string, opts: SaveCheckpo
   const { checkpoint, companions } = encodeCheckpointFiles(opts, basename(path));
   for (const c of companions) writeFileAtomic(join(dir, c.name), c.bytes);
   writeFileAtomic(path, checkpoint);
-  removeCompanions(path, new Set(companions.map((c) => c.name)));
+  const current = new Set(companions.map((c) => c.name));
+  for (const stale of companionFiles(path).filter((n) => !current.has(n))) {
+    try {
+      unlinkSync(join(dir, stale));
+    } catch {
+      // removed meanwhile
+    }
+  }
 }
 
 /**
@@ -183,21 +191,6 @@ export function companionFiles(path: string): string[] {
     return [];
   }
   return names.filter((n) => COMPANION_NAME.exec(n)?.[1] === basename(path)).sort();
-}
-
-/**
- * Removes the companion files of the checkpoint at `path`, except those in `keep` (its current ones).
- * @example removeCompanions('runs/x/checkpoint.onnx'); // with the checkpoint itself deleted
- */
-export function removeCompanions(path: string, keep: ReadonlySet<string> = new Set()): void {
-  for (const name of companionFiles(path)) {
-    if (keep.has(name)) continue;
-    try {
-      unlinkSync(join(dirname(path), name));
-    } catch {
-      // removed meanwhile
-    }
-  }
 }
 
 /**
