@@ -10,8 +10,14 @@
  * normalisation, as FeCAM does) as a third dimension; for any power other than 1 the statistics are recomputed
  * from the training part's features (the checkpoint's are those of power 1).
  *
+ * `--examples N` simulates classes added in an app from a few images: every later class's statistics come from its
+ * first N training images (the base classes keep all theirs, as an exported phase-0 model does), as
+ * tools/app-class-addition.ts adds them on the test set. It also prints the prototype readout of the same images
+ * (the run's trained cosine rows for the base classes, the normalised mean of N unit features for each later one),
+ * the readout `Classifier.addClasses` gives a model exported with prototypes.
+ *
  *   node --import tsx tools/gauss-sweep.ts --run runs/fm-val-gauss-s1 --data ../shared/datasets/fashion-mnist \
- *     [--prior 0,5,20,100,1000] [--shrinkage 0.01,0.1,0.5,1] [--power 1,0.5] [--json]
+ *     [--prior 0,5,20,100,1000] [--shrinkage 0.01,0.1,0.5,1] [--power 1,0.5] [--examples 5] [--json]
  */
 import { join } from 'node:path';
 import { buildLabelMap } from '../src/data/batches.js';
@@ -19,7 +25,7 @@ import { indicesOfClasses } from '../src/data/dataset.js';
 import { loadCilCheckpoint, resolveCheckpointPath } from '../src/cil/checkpoint.js';
 import { loadRunData } from '../src/cil/data.js';
 import { phaseGroups, resolveClassOrder } from '../src/cil/protocol.js';
-import { classifierForward } from '../src/cil/variants.js';
+import { classifierForward, MAIN_HEAD } from '../src/cil/variants.js';
 import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, type ClassMoments } from '../src/nn/class-statistics.js';
 import { getModelSpec } from '../src/nn/models.js';
 import { predict } from '../src/train/evaluate.js';
@@ -33,6 +39,7 @@ const { values: flags } = parseToolArgs(import.meta.url, {
   prior: { type: 'string', default: '0,2,5,10,20,50,100,1000,100000' },
   shrinkage: { type: 'string', default: '0.01,0.03,0.1,0.3,1' },
   power: { type: 'string', default: '1' },
+  examples: { type: 'string' },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
 });
@@ -47,6 +54,7 @@ const priors = numbers(flags.prior, '--prior');
 const shrinkages = numbers(flags.shrinkage, '--shrinkage');
 const powers = numbers(flags.power, '--power');
 if (powers.includes(0)) throw new Error('--power: 0 maps every feature to +-1; give powers > 0');
+const examples = integerArg(flags.examples, '--examples', Infinity, 1);
 
 const checkpointPath = resolveCheckpointPath(flags.run);
 const { meta, state } = loadCilCheckpoint(checkpointPath);
@@ -73,7 +81,10 @@ const labelMap = buildLabelMap(seen, train.classNames.length);
 const p = await predict(evaluator, validation, state.weights, { labelMap, indices: indicesOfClasses(validation, seen) });
 // The training part's features, only when statistics must be recomputed (the extractor is frozen after phase 0,
 // so one pass gives every class's features as its phase saw them).
-const trained = powers.some((v) => v !== 1) ? await predict(evaluator, train, state.weights, { labelMap, indices: indicesOfClasses(train, seen) }) : null;
+const trained =
+  powers.some((v) => v !== 1) || Number.isFinite(examples)
+    ? await predict(evaluator, train, state.weights, { labelMap, indices: indicesOfClasses(train, seen) })
+    : null;
 await evaluator.release();
 const featureSeconds = (performance.now() - started) / 1000;
 const features = p.outputs['features']!;
@@ -81,25 +92,82 @@ const dim = features.length / p.count;
 const stats = state.statistics;
 const seenAfter = groups.map((_, k) => groups.slice(0, k + 1).flat().length);
 const ladder = (x: Float32Array, power: number) => (power === 1 ? x : x.map((v) => Math.sign(v) * Math.abs(v) ** power));
+const baseCount = groups[0]!.length;
+
+/** The training rows whose features make the statistics: all of a base class's, the first `examples` of a later one's. */
+function statisticsRows(): { features: Float32Array; targets: Int32Array } {
+  const all = trained!.outputs['features']!;
+  const taken = new Array<number>(seen.length).fill(0);
+  const rows: number[] = [];
+  for (let r = 0; r < trained!.count; r++) {
+    const slot = trained!.targets[r]!;
+    if (slot >= baseCount && taken[slot]! >= examples) continue;
+    taken[slot]!++;
+    rows.push(r);
+  }
+  const features = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => {
+    features.set(all.subarray(r * dim, (r + 1) * dim), i * dim);
+  });
+  return { features, targets: Int32Array.from(rows, (r) => trained!.targets[r]!) };
+}
 
 /** Class moments and the base classes' pooled covariance for one power. */
 function statisticsFor(power: number): { moments: ClassMoments; pooled: ArrayLike<number> } {
-  if (power === 1) {
+  if (power === 1 && !Number.isFinite(examples)) {
     return {
       moments: { dim, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) },
       pooled: stats.pooled,
     };
   }
   const outputs = Array.from({ length: seen.length }, (_, i) => i);
-  const moments = classMoments(ladder(trained!.outputs['features']!, power), trained!.targets, dim, outputs);
-  const base = groups[0]!.length;
+  const rows = Number.isFinite(examples) ? statisticsRows() : { features: trained!.outputs['features']!, targets: trained!.targets };
+  const moments = classMoments(ladder(rows.features, power), rows.targets, dim, outputs);
   const baseMoments = {
     dim,
-    counts: moments.counts.slice(0, base),
-    means: moments.means.subarray(0, base * dim),
-    covariances: moments.covariances.subarray(0, base * dim * dim),
+    counts: moments.counts.slice(0, baseCount),
+    means: moments.means.subarray(0, baseCount * dim),
+    covariances: moments.covariances.subarray(0, baseCount * dim * dim),
   };
   return { moments, pooled: pooledCovariance(baseMoments) };
+}
+
+/** Top-1 accuracy on the validation images of the classes seen after each phase, from per-class scores. */
+function phaseAccuracies(scores: ArrayLike<number>): number[] {
+  return seenAfter.map((n) => {
+    let hits = 0;
+    let total = 0;
+    for (let r = 0; r < p.count; r++) {
+      if (p.targets[r]! >= n) continue;
+      let best = 0;
+      for (let c = 1; c < n; c++) if (scores[r * classes + c]! > scores[r * classes + best]!) best = c;
+      total++;
+      if (best === p.targets[r]) hits++;
+    }
+    return hits / total;
+  });
+}
+
+/** Cosine scores against the trained rows of the base classes and prototype rows (normalised class means) after. */
+function prototypeReadout(): number[] {
+  const trainedRows = state.weights.get(`${MAIN_HEAD.prefix}.weight`);
+  if (!trainedRows) throw new Error(`${checkpointPath} has no ${MAIN_HEAD.prefix}.weight`);
+  const { moments } = statisticsFor(1);
+  const rowsOf = new Float64Array(classes * dim);
+  for (let c = 0; c < classes; c++) {
+    const source = c < baseCount ? trainedRows.subarray(c * dim, (c + 1) * dim) : moments.means.subarray(c * dim, (c + 1) * dim);
+    const norm = Math.hypot(...source) || 1;
+    for (let j = 0; j < dim; j++) rowsOf[c * dim + j] = source[j]! / norm;
+  }
+  const scores = new Float32Array(p.count * classes);
+  for (let r = 0; r < p.count; r++) {
+    for (let c = 0; c < classes; c++) {
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += features[r * dim + j]! * rowsOf[c * dim + j]!;
+      scores[r * classes + c] = dot; // the feature's own norm and the head's scale do not change the argmax
+    }
+  }
+  return phaseAccuracies(scores);
 }
 
 const rows: { power: number; priorStrength: number; shrinkage: number; phases: number[]; averageIncrementalAccuracy: number }[] = [];
@@ -109,29 +177,21 @@ for (const power of powers) {
   for (const priorStrength of priors) {
     for (const shrinkage of shrinkages) {
       const { means, precisions } = mahalanobisParameters(moments, pooled, { priorStrength, shrinkage });
-      const scores = mahalanobisScores(transformed, means, precisions, dim);
-      const phases = seenAfter.map((n) => {
-        let hits = 0;
-        let total = 0;
-        for (let r = 0; r < p.count; r++) {
-          if (p.targets[r]! >= n) continue;
-          let best = 0;
-          for (let c = 1; c < n; c++) if (scores[r * classes + c]! > scores[r * classes + best]!) best = c;
-          total++;
-          if (best === p.targets[r]) hits++;
-        }
-        return hits / total;
-      });
+      const phases = phaseAccuracies(mahalanobisScores(transformed, means, precisions, dim));
       rows.push({ power, priorStrength, shrinkage, phases, averageIncrementalAccuracy: phases.reduce((a, b) => a + b, 0) / phases.length });
     }
   }
 }
+const prototypePhases = prototypeReadout();
+const prototypes = { phases: prototypePhases, averageIncrementalAccuracy: prototypePhases.reduce((a, b) => a + b, 0) / prototypePhases.length };
 const best = rows.reduce((a, b) => (b.averageIncrementalAccuracy > a.averageIncrementalAccuracy ? b : a));
 const result = {
   run: flags.run,
   checkpoint: join(checkpointPath),
   validationFraction: protocol.validationFraction,
   validationImages: p.count,
+  examplesPerLaterClass: Number.isFinite(examples) ? examples : 'all',
+  prototypes,
   featureSeconds,
   best: { power: best.power, priorStrength: best.priorStrength, shrinkage: best.shrinkage, averageIncrementalAccuracy: best.averageIncrementalAccuracy },
   rows,
@@ -150,6 +210,7 @@ if (flags.json) {
     );
   }
   process.stdout.write(
-    `best: power ${best.power}, priorStrength ${best.priorStrength}, shrinkage ${best.shrinkage} (${pct(best.averageIncrementalAccuracy)}%)\n`,
+    `prototypes: ${pct(prototypes.averageIncrementalAccuracy)}  per phase ${prototypes.phases.map(pct).join(' / ')}\n` +
+      `best: power ${best.power}, priorStrength ${best.priorStrength}, shrinkage ${best.shrinkage} (${pct(best.averageIncrementalAccuracy)}%)\n`,
   );
 }
