@@ -26,7 +26,7 @@ import { loadCilCheckpoint, resolveCheckpointPath } from '../src/cil/checkpoint.
 import { loadRunData } from '../src/cil/data.js';
 import { phaseGroups, resolveClassOrder } from '../src/cil/protocol.js';
 import { classifierForward, MAIN_HEAD } from '../src/cil/variants.js';
-import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, type ClassMoments } from '../src/nn/class-statistics.js';
+import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, unitRows, type ClassMoments } from '../src/nn/class-statistics.js';
 import { getModelSpec } from '../src/nn/models.js';
 import { predict } from '../src/train/evaluate.js';
 import { EvalSession } from '../src/train/session.js';
@@ -112,8 +112,20 @@ function statisticsRows(): { features: Float32Array; targets: Int32Array } {
   return { features, targets: Int32Array.from(rows, (r) => trained!.targets[r]!) };
 }
 
-/** Class moments and the base classes' pooled covariance for one power. */
-function statisticsFor(power: number): { moments: ClassMoments; pooled: ArrayLike<number> } {
+type Statistics = { moments: ClassMoments; pooled: ArrayLike<number> };
+const statisticsByPower = new Map<number, Statistics>();
+
+/** Class moments and the base classes' pooled covariance for one power, computed once per power. */
+function statisticsFor(power: number): Statistics {
+  let computed = statisticsByPower.get(power);
+  if (!computed) {
+    computed = computeStatistics(power);
+    statisticsByPower.set(power, computed);
+  }
+  return computed;
+}
+
+function computeStatistics(power: number): Statistics {
   if (power === 1 && !Number.isFinite(examples)) {
     return {
       moments: { dim, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) },
@@ -153,17 +165,15 @@ function prototypeReadout(): number[] {
   const trainedRows = state.weights.get(`${MAIN_HEAD.prefix}.weight`);
   if (!trainedRows) throw new Error(`${checkpointPath} has no ${MAIN_HEAD.prefix}.weight`);
   const { moments } = statisticsFor(1);
-  const rowsOf = new Float64Array(classes * dim);
-  for (let c = 0; c < classes; c++) {
-    const source = c < baseCount ? trainedRows.subarray(c * dim, (c + 1) * dim) : moments.means.subarray(c * dim, (c + 1) * dim);
-    const norm = Math.hypot(...source) || 1;
-    for (let j = 0; j < dim; j++) rowsOf[c * dim + j] = source[j]! / norm;
-  }
+  const rows = new Float64Array(classes * dim);
+  rows.set(trainedRows.subarray(0, baseCount * dim));
+  rows.set(moments.means.subarray(baseCount * dim, classes * dim), baseCount * dim);
+  const unit = unitRows(rows, dim);
   const scores = new Float32Array(p.count * classes);
   for (let r = 0; r < p.count; r++) {
     for (let c = 0; c < classes; c++) {
       let dot = 0;
-      for (let j = 0; j < dim; j++) dot += features[r * dim + j]! * rowsOf[c * dim + j]!;
+      for (let j = 0; j < dim; j++) dot += features[r * dim + j]! * unit[c * dim + j]!;
       scores[r * classes + c] = dot; // the feature's own norm and the head's scale do not change the argmax
     }
   }
