@@ -71,6 +71,12 @@ export const ProtocolSchema = z
      * instead of the test set, for choosing hyper-parameters; the model trains on the rest.
      */
     validationFraction: z.number().gt(0).lt(1).optional(),
+    /**
+     * Method settings chosen for this protocol (on its validation split), by method name, e.g.
+     * `{ gauss: { priorStrength: 2000, shrinkage: 0.1 } }`: a run starts from them and `--method-config` overrides
+     * them key by key. The run records the settings it resolved, not this map.
+     */
+    methodConfig: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   })
   .refine((p) => p.classOrder.kind !== 'explicit' || p.classOrder.classes.length >= p.baseClasses + p.increment * p.incrementalPhases, {
     message: 'the explicit class order lists fewer classes than baseClasses + increment * incrementalPhases',

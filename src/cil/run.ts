@@ -124,6 +124,15 @@ export function phaseZeroIdentity(methodName: string, methodConfig: Record<strin
   )}`;
 }
 
+/**
+ * The run's method with its settings: the protocol's settings for that method (`methodConfig` in a preset), then
+ * the run's own `methodConfig` key by key over them.
+ * @example resolveRunMethod({ protocol: loadProtocol('cifar100-b50-p5'), method: 'gauss', methodConfig: { shrinkage: 0 } }).config;
+ */
+export function resolveRunMethod(opts: Pick<RunOptions, 'protocol' | 'method' | 'methodConfig'>): ReturnType<typeof resolveMethod> {
+  return resolveMethod(opts.method, { ...opts.protocol.methodConfig?.[opts.method], ...opts.methodConfig });
+}
+
 /** Phase 0 of another run, after checking that it was trained exactly as this run's phase 0 would be. */
 function loadSharedBase(
   runDir: string,
@@ -196,7 +205,14 @@ export async function runProtocol(opts: RunOptions, hooks: RunHooks = {}): Promi
     throw new Error(`the epochs scale must be a number > 0, got ${opts.epochsScale}`);
   }
   if (opts.resume && opts.force) throw new Error('resume continues the run in the folder and force replaces it: give one of them');
-  resolveMethod(opts.method, opts.methodConfig);
+  for (const [name, settings] of Object.entries(opts.protocol.methodConfig ?? {})) {
+    try {
+      resolveMethod(name, settings);
+    } catch (err) {
+      throw new Error(`protocol ${opts.protocol.name}, methodConfig: ${(err as Error).message}`);
+    }
+  }
+  resolveRunMethod(opts);
   prepareOutputFolder(opts.outDir);
   const lock = lockFolder(opts.outDir, `run ${opts.method}`, hooks.onInfo);
   try {
@@ -486,8 +502,10 @@ async function finishRun(run: ProtocolRun): Promise<RunResult> {
 /** The run in a locked, checked folder: prepare it, load the data, start (or resume), run the phases, finish. */
 async function runInFolder(opts: RunOptions, hooks: RunHooks): Promise<RunResult> {
   const wallStart = performance.now();
-  const { method, config: methodConfig, policy } = resolveMethod(opts.method, opts.methodConfig);
-  const config: RunConfig = { preset: opts.preset, method: method.name, methodConfig, epochsScale: opts.epochsScale ?? 1, protocol: opts.protocol };
+  const { method, config: methodConfig, policy } = resolveRunMethod(opts);
+  // The protocol's settings for every method are resolved into methodConfig, which is what the run records.
+  const { methodConfig: _settingsByMethod, ...protocol } = opts.protocol;
+  const config: RunConfig = { preset: opts.preset, method: method.name, methodConfig, epochsScale: opts.epochsScale ?? 1, protocol };
   const resuming = prepareRunFolder(opts, config, hooks);
   const data = await loadRun(opts);
   const start = startingPoint(opts, config, resuming, hooks);

@@ -5,6 +5,7 @@
  * shared between gauss runs with different options, on Fashion-MNIST images.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { mahalanobisStatistics } from '../../src/app/model-edit.js';
@@ -44,7 +45,9 @@ function gaussAndProto(): Promise<{ gauss: RunResult; proto: RunResult }> {
   runs ??= (async () => {
     await writeImageFolder(join(data, 'train'), CLASSES, 16);
     await writeImageFolder(join(data, 'val'), CLASSES, 4);
-    const gauss = await runProtocol({ ...common, method: 'gauss', outDir: join(root, 'gauss'), methodConfig: CONFIG });
+    // The protocol's gauss settings, with the run's own over them key by key, make CONFIG.
+    const withSettings = { ...protocol, methodConfig: { gauss: { priorStrength: CONFIG.priorStrength, shrinkage: 7 }, spb: { distillation: false } } };
+    const gauss = await runProtocol({ ...common, protocol: withSettings, method: 'gauss', outDir: join(root, 'gauss'), methodConfig: { shrinkage: CONFIG.shrinkage } });
     const proto = await runProtocol({ ...common, method: 'proto', outDir: join(root, 'proto') });
     return { gauss, proto };
   })();
@@ -64,6 +67,10 @@ function argmax(scores: Float32Array, width: number): number[] {
 
 test('gauss keeps Gaussian statistics of every class in its checkpoints and predicts with them', async () => {
   const { gauss, proto } = await gaussAndProto();
+  assert.deepEqual(gauss.methodConfig, { ...CONFIG, rotations: 1 });
+  const recorded = JSON.parse(readFileSync(join(root, 'gauss', 'config.json'), 'utf8')) as { methodConfig: unknown; protocol: object };
+  assert.deepEqual(recorded.methodConfig, gauss.methodConfig);
+  assert.ok(!('methodConfig' in recorded.protocol), 'the run records the settings it resolved, not the protocol map');
 
   // Phase 0 trains exactly as proto's does; later phases train nothing.
   const g0 = loadCilCheckpoint(phaseFile(0)).state;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadProtocol, phaseGroups, protocolPresets, resolveClassOrder, scaleSchedule } from '../../src/cil/protocol.js';
+import { resolveRunMethod, runProtocol } from '../../src/cil/run.js';
 
 test('the default class order reproduces numpy.random.seed(1993); permutation(n)', () => {
   const order = { kind: 'numpy-permutation', seed: 1993 } as const;
@@ -11,7 +15,7 @@ test('the default class order reproduces numpy.random.seed(1993); permutation(n)
   assert.throws(() => resolveClassOrder({ kind: 'explicit', classes: [7] }, 4), /outside/);
 });
 
-test('presets carry the issue numbers and split the class order into phases', () => {
+test('presets carry the paper\'s numbers and split the class order into phases', () => {
   assert.deepEqual([...protocolPresets().keys()].sort(), [
     'cifar100-b50-p10',
     'cifar100-b50-p5',
@@ -53,4 +57,21 @@ test('--epochs-scale scales epochs and milestones in iterations, rounded, keepin
   // 2.5 rounds half up to 3.
   assert.equal(scaleSchedule({ epochs: 1, milestones: [] }, 10, 0.25).iterations, 3);
   assert.throws(() => scaleSchedule({ epochs: 1, milestones: [] }, 10, 0), /positive/);
+});
+
+test("a protocol's method settings start the run's method config, and invalid ones are refused before anything runs", async () => {
+  const protocol = { ...loadProtocol('fmnist-mini-b5-p5'), methodConfig: { gauss: { priorStrength: 2000, shrinkage: 0.1 } } };
+  assert.deepEqual(resolveRunMethod({ protocol, method: 'gauss' }).config, { priorStrength: 2000, shrinkage: 0.1, rotations: 1 });
+  assert.deepEqual(resolveRunMethod({ protocol, method: 'gauss', methodConfig: { shrinkage: 0 } }).config, { priorStrength: 2000, shrinkage: 0, rotations: 1 });
+  assert.equal(resolveRunMethod({ protocol, method: 'proto' }).method.name, 'proto');
+  const outDir = join(tmpdir(), 'onnx-cil-never-created');
+  await assert.rejects(
+    runProtocol({ protocol: { ...protocol, methodConfig: { nope: {} } }, preset: 'x', method: 'gauss', outDir }),
+    /protocol fmnist-mini-b5-p5, methodConfig: unknown method "nope"/,
+  );
+  await assert.rejects(
+    runProtocol({ protocol: { ...protocol, methodConfig: { gauss: { shrinkage: -1 } } }, preset: 'x', method: 'proto', outDir }),
+    /protocol fmnist-mini-b5-p5, methodConfig: invalid gauss config/,
+  );
+  assert.ok(!existsSync(outDir), 'nothing is written for a refused protocol');
 });
