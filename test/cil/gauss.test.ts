@@ -47,7 +47,13 @@ function gaussAndProto(): Promise<{ gauss: RunResult; proto: RunResult }> {
     await writeImageFolder(join(data, 'val'), CLASSES, 4);
     // The protocol's gauss settings, with the run's own over them key by key, make CONFIG.
     const withSettings = { ...protocol, methodConfig: { gauss: { priorStrength: CONFIG.priorStrength, shrinkage: 7 }, spb: { distillation: false } } };
-    const gauss = await runProtocol({ ...common, protocol: withSettings, method: 'gauss', outDir: join(root, 'gauss'), methodConfig: { shrinkage: CONFIG.shrinkage } });
+    const gauss = await runProtocol({
+      ...common,
+      protocol: withSettings,
+      method: 'gauss',
+      outDir: join(root, 'gauss'),
+      methodConfig: { shrinkage: CONFIG.shrinkage },
+    });
     const proto = await runProtocol({ ...common, method: 'proto', outDir: join(root, 'proto') });
     return { gauss, proto };
   })();

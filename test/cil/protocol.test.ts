@@ -15,7 +15,7 @@ test('the default class order reproduces numpy.random.seed(1993); permutation(n)
   assert.throws(() => resolveClassOrder({ kind: 'explicit', classes: [7] }, 4), /outside/);
 });
 
-test('presets carry the paper\'s numbers and split the class order into phases', () => {
+test("presets carry the paper's numbers and split the class order into phases", () => {
   assert.deepEqual([...protocolPresets().keys()].sort(), [
     'cifar100-b50-p10',
     'cifar100-b50-p5',

@@ -73,8 +73,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('classifier-init', { choices: ['prototype', 'random'] as const, describe: 'how new classifier rows start (spb, ft, joint)' })
       .option('method-config', {
         type: 'string',
-        describe:
-          `JSON object of method settings, over the preset's own for the method (cifar100-b50-p5 and -p10 carry gauss settings chosen on their validation split), validated by the method (e.g. gauss: {"priorStrength":50000,"rotations":4}; spb-m: {"readout":"single","rotations":4}; spb-i: {"selfSupervised":"contrastive","selfSupervisedWeight":0.5,"rotationAngles":"every"})`,
+        describe: `JSON object of method settings, over the preset's own for the method (cifar100-b50-p5 and -p10 carry gauss settings chosen on their validation split), validated by the method (e.g. gauss: {"priorStrength":50000,"rotations":4}; spb-m: {"readout":"single","rotations":4}; spb-i: {"selfSupervised":"contrastive","selfSupervisedWeight":0.5,"rotationAngles":"every"})`,
       })
       .option('validation-fraction', {
         type: 'number',
