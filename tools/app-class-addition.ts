@@ -5,7 +5,11 @@
  * `--compare` with another run's metrics.json (e.g. full SPB training) to print both side by side.
  *
  *   node --import tsx tools/app-class-addition.ts --run runs/fmnist-b5-p5-spb [--data ../shared/datasets/fashion-mnist]
- *     [--examples 20] [--compare runs/fmnist-b5-p5-spb/metrics.json] [--json]
+ *     [--examples 20] [--compare runs/fmnist-b5-p5-spb/metrics.json] [--method-config '{"priorStrength":50000}'] [--json]
+ *
+ * `--method-config` exports the checkpoint with these method settings over its own (for gauss: how the Mahalanobis
+ * readout regularises every class's covariance, the base classes' and the added ones'), so one run's statistics
+ * give the in-app accuracy of any setting.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +35,7 @@ async function main(): Promise<void> {
     data: { type: 'string' },
     examples: { type: 'string' },
     compare: { type: 'string' },
+    'method-config': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   const { run, data: dataPath, compare } = flags;
@@ -39,6 +44,11 @@ async function main(): Promise<void> {
   if (!existsSync(phase0)) throw new Error(`${phase0} does not exist`);
   const examples = integerArg(flags.examples, '--examples', Infinity, 1);
   const checkpoint = loadCheckpoint<CilCheckpointMeta>(phase0);
+  if (flags['method-config'] !== undefined) {
+    const settings = JSON.parse(flags['method-config']) as unknown;
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new Error('--method-config must be a JSON object');
+    checkpoint.meta.methodConfig = { ...checkpoint.meta.methodConfig, ...settings };
+  }
   const { protocol } = checkpoint.meta;
   if (protocol.data.kind !== 'registered') throw new Error('this script reads registered datasets only (not image folders)');
   const train = loadDataset(protocol.data.name, 'train', { dataPath });
@@ -61,6 +71,7 @@ async function main(): Promise<void> {
   const result = {
     run,
     examplesPerClass: Number.isFinite(examples) ? examples : 'all',
+    methodConfig: checkpoint.meta.methodConfig,
     phases,
     averageIncrementalAccuracy: average,
     finalAccuracy: phases.at(-1)!.accuracy,
