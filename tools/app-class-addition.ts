@@ -7,7 +7,7 @@
  *   node --import tsx tools/app-class-addition.ts --run runs/fmnist-b5-p5-spb [--data ../shared/datasets/fashion-mnist]
  *     [--examples 20] [--compare runs/fmnist-b5-p5-spb/metrics.json] [--method-config '{"priorStrength":50000}'] [--json]
  *
- * `--method-config` exports the checkpoint with these method settings over its own (for gauss: how the Mahalanobis
+ * `--method-config` exports the checkpoint with these method settings over its own (as `onnx-cil export --method-config`) (for gauss: how the Mahalanobis
  * readout regularises every class's covariance, the base classes' and the added ones'), so one run's statistics
  * give the in-app accuracy of any setting.
  */
@@ -20,6 +20,7 @@ import { datasetImage, evaluateExportedModel } from '../src/export/evaluate.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/registry.js';
 import { exportModel } from '../src/export/index.js';
+import { jsonObjectFlag } from '../src/cli/options.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { integerArg, parseToolArgs } from './lib/args.js';
 
@@ -44,17 +45,14 @@ async function main(): Promise<void> {
   if (!existsSync(phase0)) throw new Error(`${phase0} does not exist`);
   const examples = integerArg(flags.examples, '--examples', Infinity, 1);
   const checkpoint = loadCheckpoint<CilCheckpointMeta>(phase0);
-  if (flags['method-config'] !== undefined) {
-    const settings = JSON.parse(flags['method-config']) as unknown;
-    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new Error('--method-config must be a JSON object');
-    checkpoint.meta.methodConfig = { ...checkpoint.meta.methodConfig, ...settings };
-  }
+  const methodConfig = flags['method-config'] === undefined ? undefined : jsonObjectFlag(flags['method-config'], '--method-config');
   const { protocol } = checkpoint.meta;
   if (protocol.data.kind !== 'registered') throw new Error('this script reads registered datasets only (not image folders)');
   const train = loadDataset(protocol.data.name, 'train', { dataPath });
   const test = loadDataset(protocol.data.name, 'test', { dataPath });
   const groups = phaseGroups(protocol, resolveClassOrder(protocol.classOrder, train.classNames.length));
-  const clf = await loadClassifier(exportModel(checkpoint).bytes);
+  const exported = exportModel(checkpoint, { methodConfig });
+  const clf = await loadClassifier(exported.bytes);
   const phases: { phase: number; classesSeen: number; accuracy: number; count: number; addSeconds: number }[] = [];
   for (const [phase, group] of groups.entries()) {
     const started = performance.now();
@@ -71,7 +69,7 @@ async function main(): Promise<void> {
   const result = {
     run,
     examplesPerClass: Number.isFinite(examples) ? examples : 'all',
-    methodConfig: checkpoint.meta.methodConfig,
+    readout: exported.info.readout,
     phases,
     averageIncrementalAccuracy: average,
     finalAccuracy: phases.at(-1)!.accuracy,

@@ -99,3 +99,18 @@ export function checkRuntimeArgs(args: Partial<RuntimeArgs> & Record<string, unk
   args.threads = capToCores('threads', args.threads);
   if (args.workers !== undefined) args.workers = capToCores('workers', args.workers);
 }
+
+/**
+ * A `--method-config` value: a JSON object of method settings (the method validates the keys and values).
+ * @example jsonObjectFlag('{"priorStrength":2000}', '--method-config'); // { priorStrength: 2000 }
+ */
+export function jsonObjectFlag(text: string, flag: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${flag} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${flag} must be a JSON object`);
+  return { ...(parsed as Record<string, unknown>) };
+}

@@ -36,6 +36,12 @@ export interface ExportOptions {
    * the mean of their probabilities), or the cosine classifier instead of Gaussian class statistics.
    */
   singleHead?: boolean;
+  /**
+   * Method settings for the exported readout, over those the checkpoint's run recorded (e.g. gauss's
+   * `priorStrength` and `shrinkage`: the class statistics are regularised when the model is exported, and classes
+   * added in the app later use the same settings). The method validates them.
+   */
+  methodConfig?: Record<string, unknown>;
   /** Prefix of the head's parameters in the checkpoint (default `fc`: `fc.weight`, `fc.sigma`, `fc.bias`). */
   headPrefix?: string;
   /** Test accuracy (0-1) to record when the checkpoint's metadata has none. */
@@ -111,8 +117,10 @@ function preprocess(g: GraphBuilder, layout: InputLayout, meta: ModelMeta): Valu
  */
 function exportedReadout(raw: Partial<ModelMeta> & RunMetaExtras, meta: ModelMeta, has: (name: string) => boolean, opts: ExportOptions): InferenceReadout {
   const single: InferenceReadout = { kind: 'classifier', heads: [{ ...MAIN_HEAD, prefix: opts.headPrefix ?? MAIN_HEAD.prefix }] };
-  if (opts.singleHead || raw.method === undefined || !METHODS.has(raw.method)) return single;
-  const declared = resolveMethod(raw.method, raw.methodConfig ?? {}).readout;
+  const known = raw.method !== undefined && METHODS.has(raw.method);
+  if (opts.methodConfig && !known) throw new Error('the checkpoint records no learning method, so there are no method settings to export with');
+  if (opts.singleHead || !known) return single;
+  const declared = resolveMethod(raw.method!, { ...raw.methodConfig, ...opts.methodConfig }).readout;
   if (declared.kind !== 'classifier') return declared;
   // A checkpoint may hold fewer heads than the method's defaults declare; it is exported with those it has.
   const heads = declared.heads.filter((head, i) => i === 0 || has(`${head.prefix}.weight`));

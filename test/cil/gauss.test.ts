@@ -24,7 +24,7 @@ import { indicesOfClasses, type ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, loadExportSource, MAHALANOBIS_TEMPERATURE } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { pooledCovariance } from '../../src/nn/class-statistics.js';
+import { mahalanobisParameters, pooledCovariance } from '../../src/nn/class-statistics.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { predict } from '../../src/train/evaluate.js';
 import { EvalSession } from '../../src/train/session.js';
@@ -178,6 +178,35 @@ test('the exported model of a gauss run predicts what the learner predicts on ev
     outputs.push(probabilities);
   }
   for (let i = 0; i < outputs[0]!.length; i++) assert.ok(Math.abs(outputs[0]![i]! - outputs[1]![i]!) < 1e-4, `node and web differ at ${i}`);
+});
+
+test('an export with other method settings regularises the same statistics with them, and refuses invalid ones', async () => {
+  await gaussAndProto();
+  const checkpoint = loadCheckpoint(phaseFile(2));
+  const settings = { priorStrength: 100, shrinkage: 1 };
+  const exported = exportModel(checkpoint, { methodConfig: settings });
+  assert.deepEqual(exported.info.readout, { kind: 'mahalanobis', ...settings });
+  const stats = loadCilCheckpoint(phaseFile(2)).state.statistics!;
+  const moments = {
+    dim: stats.means.length / stats.counts.length,
+    counts: Array.from(stats.counts),
+    means: Float64Array.from(stats.means),
+    covariances: Float64Array.from(stats.covariances),
+  };
+  const expected = mahalanobisParameters(moments, stats.pooled, settings).precisions;
+  const got = mahalanobisStatistics(exported.model).precisions;
+  const ownSettings = mahalanobisStatistics(exportModel(checkpoint).model).precisions;
+  let scale = 0;
+  let diff = 0;
+  let moved = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    diff = Math.max(diff, Math.abs(got[i]! - expected[i]!));
+    moved = Math.max(moved, Math.abs(ownSettings[i]! - expected[i]!));
+  }
+  assert.ok(diff <= 1e-5 * scale, `precisions differ by ${diff} (scale ${scale})`);
+  assert.ok(moved > 1e-2 * scale, "the run's own settings give other precisions");
+  assert.throws(() => exportModel(checkpoint, { methodConfig: { shrinkage: -1 } }), /invalid gauss config/);
 });
 
 test('classes added in the app to the exported phase 1 match what phase 2 learned from the same images', async () => {

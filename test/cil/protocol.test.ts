@@ -31,6 +31,9 @@ test("presets carry the paper's numbers and split the class order into phases", 
   assert.deepEqual([paper.schedules.incremental.epochs, paper.schedules.incremental.milestones], [50, [30]]);
   assert.deepEqual(paper.schedules.incremental.lr, { backbone: 0.001, classifier: 0.01 });
   assert.equal(loadProtocol('cifar100-b50-p10').increment, 5);
+  for (const name of ['cifar100-b50-p5', 'cifar100-b50-p10']) {
+    assert.deepEqual(resolveRunMethod({ protocol: loadProtocol(name), method: 'gauss' }).config, { priorStrength: 2000, shrinkage: 0.01, rotations: 1 });
+  }
   const fm = loadProtocol('fmnist-b5-p5');
   assert.deepEqual([fm.baseClasses, fm.increment, fm.incrementalPhases, fm.augmentation.padding], [5, 1, 5, 2]);
   assert.deepEqual(

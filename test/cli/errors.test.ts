@@ -128,6 +128,12 @@ describe('one-line errors', () => {
         `${nanCheckpoint}: tensor fc.weight holds NaN values (its training diverged or the file is damaged); use an earlier checkpoint, or train again with a lower learning rate`,
       ],
       [['export', '--from', checkpoint, '--out', existing], `${existing} already exists; pass --force to replace it, or choose another --out`],
+      [['export', '--from', checkpoint, '--out', join(dir, 'm1.onnx'), '--method-config', '[1]'], '--method-config must be a JSON object'],
+      [['run', '--method-config', '{"priorStrength":', '--out', join(dir, 'r4')], '--method-config is not valid JSON: Unexpected end of JSON input'],
+      [
+        ['export', '--from', checkpoint, '--out', join(dir, 'm2.onnx'), '--method-config', '{"priorStrength":1}'],
+        'the checkpoint records no learning method, so there are no method settings to export with',
+      ],
       [
         ['predict', '--model', shiftedModel, image],
         `${shiftedModel} is inconsistent: its metadata names 5 classes but its classifier has 4 outputs (the file was edited or damaged); export it again from its checkpoint (onnx-cil export)`,

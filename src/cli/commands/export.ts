@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { exportModel, loadExportSource, type InputLayout } from '../../export/index.js';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../../util/atomic-file.js';
 import { prepareOutputFolder } from '../../util/output-folder.js';
+import { jsonObjectFlag } from '../options.js';
 import { info } from '../progress.js';
 
 interface ExportArgs {
@@ -11,6 +12,7 @@ interface ExportArgs {
   out: string;
   input: 'float32' | 'float32-nchw' | 'uint8-rgba' | 'uint8-nhwc';
   'single-head': boolean;
+  'method-config'?: string;
   force: boolean;
   json: boolean;
 }
@@ -33,17 +35,27 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe:
           'export the main classifier head alone: head 0 of a rotation ensemble (SPB-M), the cosine classifier of a model with class statistics (gauss)',
       })
+      .option('method-config', {
+        type: 'string',
+        describe:
+          "JSON object of method settings for the exported readout, over the checkpoint's own (gauss: how the Mahalanobis readout regularises covariances, e.g. the settings chosen for classes added in an app from a few images)",
+      })
       .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object describing the export on stdout' })
-      .example('$0 export --from runs/train --out model.onnx --input uint8-rgba', 'a model that takes canvas pixels') as Argv<ExportArgs>,
+      .example('$0 export --from runs/train --out model.onnx --input uint8-rgba', 'a model that takes canvas pixels')
+      .example(
+        `$0 export --from runs/cifar100-b50-p5-gauss-s1/phase-0.onnx --out app.onnx --method-config '{"priorStrength":50000,"shrinkage":0.1}'`,
+        'a gauss model for adding classes from 5-50 images in an app (the settings chosen for that on CIFAR-100)',
+      ) as Argv<ExportArgs>,
   handler: (a) => {
+    const methodConfig = a['method-config'] === undefined ? undefined : jsonObjectFlag(a['method-config'], '--method-config');
     const { path, checkpoint, accuracy } = loadExportSource(a.from);
     if (existsSync(a.out) && !a.force) throw new Error(`${a.out} already exists; pass --force to replace it, or choose another --out`);
     const folder = dirname(a.out) || '.';
     prepareOutputFolder(folder);
     removeStaleTemporaryFiles(folder, a.out);
     const input: InputLayout = a.input === 'float32' ? 'float32-nchw' : a.input;
-    const result = exportModel(checkpoint, { input, singleHead: a['single-head'], accuracy });
+    const result = exportModel(checkpoint, { input, singleHead: a['single-head'], accuracy, methodConfig });
     writeFileAtomic(a.out, result.bytes);
     const summary = {
       checkpoint: path,

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { METHODS } from '../../cil/methods/index.js';
 import { loadProtocol, protocolPresets } from '../../cil/protocol.js';
 import { runProtocol } from '../../cil/run.js';
-import { checkRuntimeArgs, runtimeOptions, WORKERS_OPTION, type RuntimeArgs } from '../options.js';
+import { checkRuntimeArgs, jsonObjectFlag, runtimeOptions, WORKERS_OPTION, type RuntimeArgs } from '../options.js';
 import { createProgress, info, LOSS_LEGEND, rateField } from '../progress.js';
 
 interface RunArgs extends RuntimeArgs {
@@ -98,17 +98,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if (!(fraction > 0 && fraction < 1)) throw new Error(`--validation-fraction must be between 0 and 1 (exclusive), got ${fraction}`);
       protocol.validationFraction = fraction;
     }
-    let methodConfig: Record<string, unknown> = {};
-    if (a['method-config'] !== undefined) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(a['method-config']);
-      } catch (err) {
-        throw new Error(`--method-config is not valid JSON: ${(err as Error).message}`);
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('--method-config must be a JSON object');
-      methodConfig = { ...(parsed as Record<string, unknown>) };
-    }
+    const methodConfig = a['method-config'] === undefined ? {} : jsonObjectFlag(a['method-config'], '--method-config');
     if (a.distillation !== undefined) methodConfig['distillation'] = a.distillation;
     if (a['reciprocal-weights'] !== undefined) methodConfig['reciprocalWeights'] = a['reciprocal-weights'];
     if (a['classifier-init'] !== undefined) methodConfig['classifierInit'] = a['classifier-init'];
