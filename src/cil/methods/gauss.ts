@@ -17,7 +17,7 @@ export const GaussConfigSchema = z.strictObject({
    * own covariance, a large value one shared covariance (linear discriminant). The default was chosen on a
    * validation split of fmnist-b5-p5's training data (tools/gauss-sweep.ts; docs/results.md): with 5,400 images
    * a class, 50,000 keeps 10% of a class's own covariance, and a class added from 5 images in an app takes the
-   * pooled one.
+   * pooled one. Presets carry their own where their validation split chose otherwise (the CIFAR-100 ones: 2,000).
    */
   priorStrength: z.number().min(0).default(50_000),
   /**
