@@ -7,9 +7,9 @@
  *   node --import tsx tools/app-class-addition.ts --run runs/fmnist-b5-p5-spb [--data ../shared/datasets/fashion-mnist]
  *     [--examples 20] [--compare runs/fmnist-b5-p5-spb/metrics.json] [--method-config '{"priorStrength":50000}'] [--json]
  *
- * `--method-config` exports the checkpoint with these method settings over its own (as `onnx-cil export --method-config`) (for gauss: how the Mahalanobis
- * readout regularises every class's covariance, the base classes' and the added ones'), so one run's statistics
- * give the in-app accuracy of any setting.
+ * `--method-config` exports the checkpoint with these method settings over its own, as `onnx-cil export
+ * --method-config` does (for gauss: how the Mahalanobis readout regularises every class's covariance, the base
+ * classes' and the added ones'), so one run's statistics give the in-app accuracy of any setting.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

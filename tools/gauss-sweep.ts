@@ -26,7 +26,15 @@ import { loadCilCheckpoint, resolveCheckpointPath } from '../src/cil/checkpoint.
 import { loadRunData } from '../src/cil/data.js';
 import { phaseGroups, resolveClassOrder } from '../src/cil/protocol.js';
 import { classifierForward, MAIN_HEAD } from '../src/cil/variants.js';
-import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, unitRows, type ClassMoments } from '../src/nn/class-statistics.js';
+import {
+  classMoments,
+  mahalanobisParameters,
+  mahalanobisScores,
+  pooledCovariance,
+  storedMoments,
+  unitRows,
+  type ClassMoments,
+} from '../src/nn/class-statistics.js';
 import { getModelSpec } from '../src/nn/models.js';
 import { predict } from '../src/train/evaluate.js';
 import { EvalSession } from '../src/train/session.js';
@@ -128,7 +136,7 @@ function statisticsFor(power: number): Statistics {
 function computeStatistics(power: number): Statistics {
   if (power === 1 && !Number.isFinite(examples)) {
     return {
-      moments: { dim, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) },
+      moments: storedMoments(stats, dim),
       pooled: stats.pooled,
     };
   }

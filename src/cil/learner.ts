@@ -18,7 +18,7 @@ import { EvalSession, TrainingSession } from '../train/session.js';
 import { buildEvalGraph, buildTrainingGraph, velocityName } from '../train/training-graph.js';
 import { classificationLoss, combineLosses, type LossPiece } from './losses.js';
 import { fractionCorrect, type PhaseEvaluation } from './metrics.js';
-import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, type ShrinkageOptions } from '../nn/class-statistics.js';
+import { classMoments, mahalanobisParameters, mahalanobisScores, pooledCovariance, storedMoments, type ShrinkageOptions } from '../nn/class-statistics.js';
 import { appendRows, classPrototypes, nearestMean } from './prototypes.js';
 import { scaleSchedule, type PhaseSchedule } from './protocol.js';
 import { featuresOutput, singleHeadVariant, type ModelVariant } from './variants.js';
@@ -384,11 +384,7 @@ export class IncrementalLearner {
     const stats = this.state.statistics;
     if (!stats || !this.policy.classStatistics) throw new Error('this learner keeps no class statistics');
     const d = this.featureDim;
-    const { means, precisions } = mahalanobisParameters(
-      { dim: d, counts: Array.from(stats.counts), means: Float64Array.from(stats.means), covariances: Float64Array.from(stats.covariances) },
-      stats.pooled,
-      this.policy.classStatistics,
-    );
+    const { means, precisions } = mahalanobisParameters(storedMoments(stats, d), stats.pooled, this.policy.classStatistics);
     return mahalanobisScores(features, means, precisions, d);
   }
 

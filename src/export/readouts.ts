@@ -8,7 +8,7 @@ import { STATISTICS_KEYS } from '../cil/learner.js';
 import { combineHeads, type ClassifierHead } from '../cil/variants.js';
 import { constTensor, type GraphBuilder, type Value } from '../graph/builder.js';
 import { cast, gemm, mul, softmax } from '../graph/ops/index.js';
-import { mahalanobisParameters, type ShrinkageOptions } from '../nn/class-statistics.js';
+import { mahalanobisParameters, storedMoments, type ShrinkageOptions } from '../nn/class-statistics.js';
 import { l2Normalize } from '../nn/functional.js';
 import { mahalanobisScores } from '../nn/mahalanobis.js';
 import { buildBackbone, type ModelSpec } from '../nn/models.js';
@@ -182,12 +182,10 @@ export function mahalanobisReadout(ctx: ReadoutContext, options: ShrinkageOption
   };
   const counts = stat(STATISTICS_KEYS.counts, classes);
   const pooled = stat(STATISTICS_KEYS.pooled, d * d);
-  const moments = {
-    dim: d,
-    counts: Array.from(counts),
-    means: Float64Array.from(stat(STATISTICS_KEYS.means, classes * d)),
-    covariances: Float64Array.from(stat(STATISTICS_KEYS.covariances, classes * d * d)),
-  };
+  const moments = storedMoments(
+    { counts, means: stat(STATISTICS_KEYS.means, classes * d), covariances: stat(STATISTICS_KEYS.covariances, classes * d * d) },
+    d,
+  );
   const { means, precisions } = mahalanobisParameters(moments, pooled, options);
   const mv = g.initializer(MAHALANOBIS_MEANS, constTensor('float32', [classes, d], means), { absolute: true });
   const pv = g.initializer(MAHALANOBIS_PRECISIONS, constTensor('float32', [classes, d, d], precisions), { absolute: true });

@@ -96,6 +96,15 @@ export function classMoments(features: ArrayLike<number>, targets: ArrayLike<num
 }
 
 /**
+ * Class moments from the float32 arrays a checkpoint stores (counts, means [classes * dim], covariances
+ * [classes * dim * dim]), widened to float64 for the shrinkage and inversion.
+ * @example const m = storedMoments(state.statistics, 64);
+ */
+export function storedMoments(stored: { counts: ArrayLike<number>; means: ArrayLike<number>; covariances: ArrayLike<number> }, dim: number): ClassMoments {
+  return { dim, counts: Array.from(stored.counts), means: Float64Array.from(stored.means), covariances: Float64Array.from(stored.covariances) };
+}
+
+/**
  * The within-class covariance pooled over classes, each weighted by its degrees of freedom (n_c - 1).
  * @example const pooled = pooledCovariance(classMoments(features, targets, 64, baseClasses));
  */

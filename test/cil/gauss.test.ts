@@ -24,7 +24,7 @@ import { indicesOfClasses, type ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { exportModel, loadExportSource, MAHALANOBIS_TEMPERATURE } from '../../src/export/index.js';
 import { decodeModel } from '../../src/graph/onnx-proto.js';
-import { mahalanobisParameters, pooledCovariance } from '../../src/nn/class-statistics.js';
+import { mahalanobisParameters, pooledCovariance, storedMoments } from '../../src/nn/class-statistics.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { predict } from '../../src/train/evaluate.js';
 import { EvalSession } from '../../src/train/session.js';
@@ -187,12 +187,7 @@ test('an export with other method settings regularises the same statistics with 
   const exported = exportModel(checkpoint, { methodConfig: settings });
   assert.deepEqual(exported.info.readout, { kind: 'mahalanobis', ...settings });
   const stats = loadCilCheckpoint(phaseFile(2)).state.statistics!;
-  const moments = {
-    dim: stats.means.length / stats.counts.length,
-    counts: Array.from(stats.counts),
-    means: Float64Array.from(stats.means),
-    covariances: Float64Array.from(stats.covariances),
-  };
+  const moments = storedMoments(stats, stats.means.length / stats.counts.length);
   const expected = mahalanobisParameters(moments, stats.pooled, settings).precisions;
   const got = mahalanobisStatistics(exported.model).precisions;
   const ownSettings = mahalanobisStatistics(exportModel(checkpoint).model).precisions;
